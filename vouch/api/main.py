@@ -1,0 +1,149 @@
+"""The integration API: authentication, the error envelope, Idempotency-Key, and
+the routers of each area mounted under /api/v1/."""
+
+import functools
+import hashlib
+import json
+import logging
+from datetime import timedelta
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from ninja import NinjaAPI, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+
+from vouch import clock
+from vouch.api.models import IdempotencyRecord
+from vouch.api.schemas import ErrorOut
+from vouch.audit.services import ActorRef
+from vouch.errors import Conflict, Invalid, VouchError
+from vouch.sites.services import api_key_authenticate
+
+log = logging.getLogger(__name__)
+
+ERRORS = {401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+
+class ApiKeyAuth(HttpBearer):
+    openapi_description = "Authorization: Bearer <api key>. A key sees only its own site's data."
+
+    def authenticate(self, request, token):
+        key = api_key_authenticate(token)
+        if key is None:
+            return None
+        request.site = key.site
+        request.actor = ActorRef(
+            kind="api", label=f"API key {key.prefix} ({key.name})", api_key_id=key.pk,
+            ip=request.META.get("REMOTE_ADDR", ""),
+        )
+        return key
+
+
+api = NinjaAPI(
+    title="Vouch integration API",
+    version="1",
+    description="Referral-program engine. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`. "
+    "Every POST accepts an `Idempotency-Key` header (Stripe's meaning, 24 hours).",
+    auth=ApiKeyAuth(),
+    urls_namespace="api",
+)
+
+
+def _error(request, status: int, code: str, message: str, details: list | None = None):
+    return api.create_response(
+        request, {"error": {"code": code, "message": message, "details": details or []}}, status=status
+    )
+
+
+@api.exception_handler(VouchError)
+def _vouch_error(request, exc: VouchError):
+    return _error(request, exc.status, exc.code, exc.message, exc.details)
+
+
+def _field_name(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload", "data")]
+    return ".".join(parts) or "body"
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    details = [{"field": _field_name(e.get("loc", ())), "message": e.get("msg", "is invalid")} for e in exc.errors]
+    fields = ", ".join(sorted({d["field"] for d in details}))
+    return _error(request, 422, "invalid_request", f"Some fields are missing or invalid: {fields}.", details)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorised(request, exc):
+    return _error(request, 401, "unauthorized", "Send a valid API key as 'Authorization: Bearer <key>'.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    if exc.status_code == 400:
+        return _error(request, 422, "malformed_body", f"The request body could not be read: {exc.message}")
+    return _error(request, exc.status_code, "http_error", exc.message)
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return _error(request, 404, "not_found", "Nothing is at this address.")
+
+
+def idempotent(view):
+    """Stripe's Idempotency-Key: the first answer to a key is stored with the
+    business write, in its transaction, and replayed to the same key and body for
+    24 hours; the same key with another body is a 409."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key")
+        if not key:
+            return view(request, *args, **kwargs)
+        if len(key) > 255:
+            raise Invalid("idempotency_key_invalid", "An Idempotency-Key has at most 255 characters.")
+        site = request.site
+        digest = hashlib.sha256(request.body).hexdigest()
+        since = clock.now() - IDEMPOTENCY_WINDOW
+        record = IdempotencyRecord.objects.filter(site=site, key=key).first()
+        if record is not None and record.created_at >= since:
+            if record.body_hash != digest or record.path != request.path:
+                raise Conflict(
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was already used with a different request in the last 24 hours.",
+                )
+            return Status(record.status_code, record.response)
+        with transaction.atomic():
+            if record is not None:
+                record.delete()
+            result = view(request, *args, **kwargs)
+            stored = DjangoJSONEncoder().encode(result.value)
+            try:
+                with transaction.atomic():
+                    IdempotencyRecord.objects.create(
+                        site=site, key=key, method=request.method, path=request.path, body_hash=digest,
+                        status_code=result.status_code, response=json.loads(stored), created_at=clock.now(),
+                    )
+            except IntegrityError as error:
+                raise Conflict(
+                    "idempotency_key_in_use", "Another request with this Idempotency-Key is being processed."
+                ) from error
+        return result
+
+    return wrapper
+
+
+def mount() -> NinjaAPI:
+    from vouch.campaigns.api import router as campaigns
+    from vouch.emails.api import router as emails
+    from vouch.events.api import router as events
+    from vouch.people.api import router as people
+    from vouch.referrals.api import router as referrals
+    from vouch.rewards.api import router as rewards
+    from vouch.shares.api import router as shares
+
+    for router in (events, shares, people, referrals, rewards, campaigns, emails):
+        api.add_router("", router)
+    return api

@@ -1,0 +1,53 @@
+from dataclasses import dataclass
+
+from vouch import clock
+from vouch.audit.models import AuditEntry
+from vouch.sites.models import Site
+
+
+@dataclass(frozen=True)
+class ActorRef:
+    """Who is acting: the engine, a staff user, an API key or an import batch."""
+
+    kind: str
+    label: str = ""
+    user_id: int | None = None
+    api_key_id: int | None = None
+    ip: str = ""
+
+    @classmethod
+    def engine(cls, label: str = "referral engine") -> "ActorRef":
+        return cls(kind="engine", label=label)
+
+    @property
+    def is_engine(self) -> bool:
+        return self.kind == "engine"
+
+
+ENGINE = ActorRef.engine()
+
+
+def audit_record(
+    *,
+    site: Site,
+    actor: ActorRef,
+    action: str,
+    object_type: str,
+    object_id: object,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        site=site,
+        actor=actor.kind,
+        actor_label=actor.label,
+        user_id=actor.user_id,
+        api_key_id=actor.api_key_id,
+        ip=actor.ip,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        before=before,
+        after=after,
+        created_at=clock.now(),
+    )

@@ -1,0 +1,180 @@
+"""Every write to a referral. `referral_transition` is the one status-change
+function: it asks the campaign's pipeline, moves the status with an update guarded
+on the old status, and writes history, audit, reward effects and timers in the
+caller's transaction."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from vouch import clock
+from vouch.audit.services import ENGINE, ActorRef, audit_record
+from vouch.campaigns.definition import CampaignDefinition
+from vouch.campaigns.models import Campaign
+from vouch.campaigns.selectors import campaign_definition
+from vouch.errors import Conflict
+from vouch.events.models import Event
+from vouch.fraud.checks import CHECK_LABELS, verdict
+from vouch.fraud.services import fraud_review
+from vouch.people.models import Person
+from vouch.pipelines import Pipeline, decide, pipeline_named
+from vouch.referrals.models import Referral, StatusChange, TimedStep
+from vouch.rewards.services import EffectReason, rewards_apply_effect, rewards_create_for_referral
+from vouch.shares.models import Offer, Share
+
+
+def _history(referral: Referral) -> list[str]:
+    return list(StatusChange.objects.filter(referral=referral).order_by("id").values_list("to_status", flat=True))
+
+
+def _effect_reason(*, referral: Referral, target: str, reason: str) -> EffectReason:
+    if target == "blocked":
+        checks = [CHECK_LABELS.get(c, c) for c in referral.fraud_results.filter(outcome="block").values_list("fraud_check", flat=True)]
+        because = ", ".join(checks) or reason or "fraud settings"
+        return EffectReason(f"Referral was blocked for {because}.", "referral_blocked")
+    words = f": {reason}" if reason else "."
+    return EffectReason(f"Referral was {target}{words}", f"referral_{target}")
+
+
+def _schedule_timed(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> None:
+    for timed in pipeline.timed_from(referral.status):
+        hours = getattr(definition.delays, timed.delay)
+        if hours == 0:
+            referral_transition(referral=referral, target=timed.target, actor=ENGINE, reason=timed.reason)
+            return
+        TimedStep.objects.create(
+            site_id=referral.site_id,
+            referral=referral,
+            from_status=timed.source,
+            to_status=timed.target,
+            reason=timed.reason,
+            due_at=clock.now() + timedelta(hours=hours),
+        )
+
+
+def referral_transition(*, referral: Referral, target: str, actor: ActorRef, reason: str = "") -> Referral:
+    """Move a referral to `target` if its pipeline allows this actor to; else 409 with the rule."""
+    pipeline = pipeline_named(referral.campaign.pipeline)
+    guarded = any(t.guard for t in pipeline.transitions)
+    decision = decide(
+        pipeline, current=referral.status, target=target, actor=actor.kind,
+        history=_history(referral) if guarded else (),
+    )
+    if not decision.allowed:
+        raise Conflict(
+            "transition_not_allowed",
+            decision.rule,
+            details=[{"from": referral.status, "to": target, "rule": decision.rule}],
+        )
+    now = clock.now()
+    old = referral.status
+    fields = {"status": target, "status_changed_at": now}
+    if target == "approved":
+        fields["approved_at"] = now
+    if Referral.objects.filter(pk=referral.pk, status=old).update(**fields) != 1:
+        raise Conflict("status_changed", "The referral's status changed while this change was made; reload it and try again.")
+    for name, value in fields.items():
+        setattr(referral, name, value)
+    StatusChange.objects.create(
+        site_id=referral.site_id, referral=referral, from_status=old, to_status=target,
+        actor=actor.kind, actor_label=actor.label, reason=reason, created_at=now,
+    )
+    if not actor.is_engine:
+        audit_record(
+            site=referral.site, actor=actor, action=f"referral.{decision.transition.verb}", object_type="referral",
+            object_id=referral.pk, before={"status": old}, after={"status": target, "reason": reason},
+        )
+    effect = pipeline.reward_effect(target)
+    rewards_apply_effect(
+        referral=referral, effect=effect, why=_effect_reason(referral=referral, target=target, reason=reason)
+    )
+    _schedule_timed(referral=referral, pipeline=pipeline, definition=campaign_definition(referral.campaign))
+    return referral
+
+
+def _fraud_summary(results) -> str:
+    hits = [f"{CHECK_LABELS[r.check]}: {r.message}" for r in results if r.outcome != "pass"]
+    return " ".join(hits) if hits else "Fraud checks passed."
+
+
+def referral_open(
+    *,
+    campaign: Campaign,
+    advocate: Person,
+    friend: Person | None,
+    attributed_by: str,
+    actor: ActorRef,
+    reason: str,
+    event: Event | None = None,
+    share: Share | None = None,
+    offer: Offer | None = None,
+    external_id: str | None = None,
+    order_number: str = "",
+    subtotal: Decimal | None = None,
+    currency: str = "",
+    coupon_code: str = "",
+) -> Referral:
+    """Open a referral, create its rewards, run the fraud review and move it to where
+    the review sends it (and on, if its pipeline's timers are due at once)."""
+    pipeline = pipeline_named(campaign.pipeline)
+    definition = campaign_definition(campaign)
+    now = clock.now()
+    referral = Referral.objects.create(
+        site_id=campaign.site_id, campaign=campaign, advocate=advocate, friend=friend, share=share, offer=offer,
+        status=pipeline.initial, external_id=external_id, order_number=order_number, subtotal=subtotal,
+        currency=currency, coupon_code=coupon_code, attributed_by=attributed_by, created_at=now,
+        status_changed_at=now, clicked=bool(share and share.visits.exists()),
+    )
+    StatusChange.objects.create(
+        site_id=referral.site_id, referral=referral, to_status=pipeline.initial,
+        actor=actor.kind, actor_label=actor.label, reason=reason, created_at=now,
+    )
+    if event is not None:
+        Event.objects.filter(pk=event.pk).update(referral=referral)
+        event.referral = referral
+    rewards_create_for_referral(referral=referral, definition=definition)
+    if pipeline.after_fraud_review:
+        results = fraud_review(referral=referral, event=event, definition=definition)
+        referral_transition(
+            referral=referral, target=pipeline.after_fraud_review[verdict(results)], actor=ENGINE,
+            reason=_fraud_summary(results),
+        )
+    return referral
+
+
+def referral_create_manual(
+    *,
+    campaign: Campaign,
+    advocate: Person,
+    friend: Person | None,
+    actor: ActorRef,
+    order_number: str = "",
+    subtotal: Decimal | None = None,
+    currency: str = "",
+    external_id: str | None = None,
+) -> Referral:
+    """The portal's "Create referral": the same engine path as a purchase, attributed by hand."""
+    try:
+        with transaction.atomic():
+            referral = referral_open(
+                campaign=campaign, advocate=advocate, friend=friend, attributed_by="manual", actor=actor,
+                reason=f"Created by hand by {actor.label or actor.kind}.", external_id=external_id,
+                order_number=order_number, subtotal=subtotal, currency=currency,
+            )
+            audit_record(
+                site=campaign.site, actor=actor, action="referral.create", object_type="referral",
+                object_id=referral.pk, after={"campaign": campaign.slug, "advocate": advocate.email,
+                "friend": friend.email if friend else None, "order_number": order_number,
+                "subtotal": str(subtotal) if subtotal is not None else None},
+            )
+            return referral
+    except IntegrityError as error:
+        raise Conflict("duplicate_external_id", f"A referral with the external id '{external_id}' already exists.") from error
+
+
+def referral_set_status(*, referral: Referral, status: str, actor: ActorRef, reason: str = "") -> Referral:
+    """A person's status change (staff, API, import): one transaction, the row locked."""
+    with transaction.atomic():
+        referral = Referral.objects.select_for_update().select_related("campaign", "site").get(pk=referral.pk)
+        return referral_transition(referral=referral, target=status, actor=actor, reason=reason)
