@@ -68,11 +68,15 @@ class Decision:
 ACTOR_WORDS = {ENGINE: "the referral engine", STAFF: "staff", API: "the API", IMPORT: "an import"}
 
 
-def decide(pipeline: Pipeline, *, current: str, target: str, actor: str, history: Sequence[str] = ()) -> Decision:
+def decide(
+    pipeline: Pipeline, *, current: str, target: str, actor: str, history: Sequence[str] = ()
+) -> Decision:
     """May `actor` move a referral from `current` to `target`? The refusal names the rule."""
     if target not in pipeline.states:
         known = ", ".join(pipeline.states)
-        return Decision(False, f"'{target}' is not a status of the {pipeline.label} pipeline (it has: {known}).")
+        return Decision(
+            False, f"'{target}' is not a status of the {pipeline.label} pipeline (it has: {known})."
+        )
     if current == target:
         return Decision(False, f"The referral is already {pipeline.states[current].lower()}.")
     if current in pipeline.final:
@@ -82,7 +86,8 @@ def decide(pipeline: Pipeline, *, current: str, target: str, actor: str, history
     transition = next((t for t in pipeline.transitions if t.source == current and t.target == target), None)
     if transition is None:
         rule = pipeline.refusals.get(target) or (
-            f"A referral cannot go from {pipeline.states[current].lower()} to {pipeline.states[target].lower()}."
+            f"A referral cannot go from {pipeline.states[current].lower()} "
+            f"to {pipeline.states[target].lower()}."
         )
         return Decision(False, rule)
     if actor not in transition.actors:
@@ -99,12 +104,15 @@ def decide(pipeline: Pipeline, *, current: str, target: str, actor: str, history
     return Decision(True, f"{transition.verb}: {current} → {target}", transition)
 
 
-def allowed_targets(pipeline: Pipeline, *, current: str, actor: str, history: Sequence[str] = ()) -> list[str]:
+def allowed_targets(
+    pipeline: Pipeline, *, current: str, actor: str, history: Sequence[str] = ()
+) -> list[str]:
     """The statuses `actor` may move the referral to now: the portal shows only these buttons."""
     return [
         t.target
         for t in pipeline.transitions
-        if t.source == current and decide(pipeline, current=current, target=t.target, actor=actor, history=history).allowed
+        if t.source == current
+        and decide(pipeline, current=current, target=t.target, actor=actor, history=history).allowed
     ]
 
 
@@ -132,13 +140,18 @@ PURCHASE_WITH_FRAUD_REVIEW = Pipeline(
         Transition("pending", "flagged", PEOPLE, "flag"),
         Transition("blocked", "unblocked", PEOPLE, "unblock"),
     ),
-    timed=(TimedTransition("pending", "approved", "auto_approval_hours", "Approved automatically after the delay"),),
+    timed=(
+        TimedTransition(
+            "pending", "approved", "auto_approval_hours", "Approved automatically after the delay"
+        ),
+    ),
     final=frozenset({"approved", "voided", "unblocked"}),
     rewards={"approved": RELEASE, "unblocked": RELEASE, "voided": VOID, "blocked": BLOCK},
     after_fraud_review={"pass": "pending", "flag": "flagged", "block": "blocked"},
     refusals={
         "voided": "Only pending and flagged referrals can be voided.",
-        "approved": "Only pending and flagged referrals can be approved; a blocked referral is unblocked instead.",
+        "approved": "Only pending and flagged referrals can be approved; "
+        "a blocked referral is unblocked instead.",
         "unblocked": "Only blocked referrals can be unblocked.",
         "flagged": "Only pending referrals can be flagged.",
         "blocked": "Only the referral engine blocks a referral, when its fraud checks fail.",

@@ -66,12 +66,16 @@ def timed_step_handle(step_id: int) -> str:
         step = TimedStep.objects.select_for_update().filter(pk=step_id, done_at__isnull=True).first()
         if step is None:
             return "already done"
-        referral = Referral.objects.select_for_update().select_related("campaign", "site").get(pk=step.referral_id)
+        referral = (
+            Referral.objects.select_for_update().select_related("campaign", "site").get(pk=step.referral_id)
+        )
         if referral.status != step.from_status:
             outcome = f"skipped: the referral is {referral.status}, no longer {step.from_status}"
         else:
             try:
-                referral_transition(referral=referral, target=step.to_status, actor=ENGINE, reason=step.reason)
+                referral_transition(
+                    referral=referral, target=step.to_status, actor=ENGINE, reason=step.reason
+                )
                 outcome = f"{step.from_status} → {step.to_status}"
             except VouchError as refused:
                 outcome = f"refused: {refused.message}"
@@ -89,14 +93,19 @@ def email_send_handle(email_id: int) -> str:
         if email is None:
             return "already sent"
         message = EmailMultiAlternatives(
-            subject=email.subject, body=email.text, from_email=email.from_address, to=[email.to],
+            subject=email.subject,
+            body=email.text,
+            from_email=email.from_address,
+            to=[email.to],
             headers={"X-Vouch-Email-Id": str(email.pk)},
         )
         if email.html:
             message.attach_alternative(email.html, "text/html")
         message.send()
         email.status, email.sent_at, email.due_at, email.locked_until = "sent", clock.now(), None, None
-        email.message_id = getattr(message, "anymail_status", None) and message.anymail_status.message_id or ""
+        email.message_id = (
+            getattr(message, "anymail_status", None) and message.anymail_status.message_id or ""
+        )
         email.save(update_fields=["status", "sent_at", "due_at", "locked_until", "message_id"])
         return "sent"
 

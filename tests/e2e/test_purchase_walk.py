@@ -6,8 +6,15 @@ from vouch.referrals.models import Referral
 
 
 def share_and_claim(api, *, advocate="stephanie@ganleywestside.com", friend="levi@yahoo.com"):
-    share = api.post("/shares", {"campaign": "spring", "advocate": {"email": advocate, "first_name": "Stephanie"},
-                                 "channel": "email", "friend_email": friend})
+    share = api.post(
+        "/shares",
+        {
+            "campaign": "spring",
+            "advocate": {"email": advocate, "first_name": "Stephanie"},
+            "channel": "email",
+            "friend_email": friend,
+        },
+    )
     assert share.status_code == 201, share.content
     code = share.json()["share"]["code"]
     claim = api.post("/offers", {"share_code": code, "email": friend})
@@ -16,8 +23,15 @@ def share_and_claim(api, *, advocate="stephanie@ganleywestside.com", friend="lev
 
 
 def purchase(api, *, order="ORDER-1", email="levi@yahoo.com", coupon=None, subtotal="49.90", **extra):
-    body = {"type": "purchase", "id": order, "email": email, "subtotal": subtotal, "currency": "USD",
-            "coupon_codes": [coupon] if coupon else [], **extra}
+    body = {
+        "type": "purchase",
+        "id": order,
+        "email": email,
+        "subtotal": subtotal,
+        "currency": "USD",
+        "coupon_codes": [coupon] if coupon else [],
+        **extra,
+    }
     return api.post("/events", body)
 
 
@@ -39,7 +53,9 @@ def test_purchase_with_friends_coupon_gives_advocate_reward_at_once(api, campaig
     assert reward["code"].startswith("ADV")
     details = api.get(f"/referrals/{referral['id']}").json()
     assert [(h["from"], h["to"]) for h in details["history"]] == [
-        (None, "in_progress"), ("in_progress", "pending"), ("pending", "approved")
+        (None, "in_progress"),
+        ("in_progress", "pending"),
+        ("pending", "approved"),
     ]
     assert {c["check"] for c in details["fraud_checks"]} >= {"self_referral_email", "cross_referral"}
     assert all(c["outcome"] == "pass" for c in details["fraud_checks"])
@@ -141,8 +157,9 @@ def test_malformed_event_is_422_with_the_field(api, campaign, body, field):
 
 
 def test_unparseable_json_is_422_not_500(api):
-    response = api.client.post("/api/v1/events", data="{not json", content_type="application/json",
-                               headers=api.headers)
+    response = api.client.post(
+        "/api/v1/events", data="{not json", content_type="application/json", headers=api.headers
+    )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "malformed_body"
 

@@ -36,7 +36,9 @@ class ApiKeyAuth(HttpBearer):
             return None
         request.site = key.site
         request.actor = ActorRef(
-            kind="api", label=f"API key {key.prefix} ({key.name})", api_key_id=key.pk,
+            kind="api",
+            label=f"API key {key.prefix} ({key.name})",
+            api_key_id=key.pk,
             ip=request.META.get("REMOTE_ADDR", ""),
         )
         return key
@@ -45,7 +47,7 @@ class ApiKeyAuth(HttpBearer):
 api = NinjaAPI(
     title="Vouch integration API",
     version="1",
-    description="Referral-program engine. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`. "
+    description='Referral-program engine. Errors are `{"error": {"code", "message", "details"}}`. '
     "Every POST accepts an `Idempotency-Key` header (Stripe's meaning, 24 hours).",
     auth=ApiKeyAuth(),
     urls_namespace="api",
@@ -70,7 +72,9 @@ def _field_name(loc) -> str:
 
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
-    details = [{"field": _field_name(e.get("loc", ())), "message": e.get("msg", "is invalid")} for e in exc.errors]
+    details = [
+        {"field": _field_name(e.get("loc", ())), "message": e.get("msg", "is invalid")} for e in exc.errors
+    ]
     fields = ", ".join(sorted({d["field"] for d in details}))
     return _error(request, 422, "invalid_request", f"Some fields are missing or invalid: {fields}.", details)
 
@@ -123,8 +127,14 @@ def idempotent(view):
             try:
                 with transaction.atomic():
                     IdempotencyRecord.objects.create(
-                        site=site, key=key, method=request.method, path=request.path, body_hash=digest,
-                        status_code=result.status_code, response=json.loads(stored), created_at=clock.now(),
+                        site=site,
+                        key=key,
+                        method=request.method,
+                        path=request.path,
+                        body_hash=digest,
+                        status_code=result.status_code,
+                        response=json.loads(stored),
+                        created_at=clock.now(),
                     )
             except IntegrityError as error:
                 raise Conflict(

@@ -17,7 +17,9 @@ class In(Schema):
 class ErrorBody(Schema):
     code: str = Field(description="machine code, snake_case")
     message: str = Field(description="a sentence for a person")
-    details: list[dict[str, Any]] = Field(default_factory=list, description='e.g. {"field": "subtotal", "message": "..."}')
+    details: list[dict[str, Any]] = Field(
+        default_factory=list, description='e.g. {"field": "subtotal", "message": "..."}'
+    )
 
 
 class ErrorOut(Schema):
@@ -165,7 +167,9 @@ class ShareIn(In):
     channel: Literal["email", "link", "sms", "social"]
     friend_email: EmailStr | None = None
     ip: str | None = Field(None, max_length=45, description="the advocate's IP, for fraud checks")
-    visitor_uuid: str | None = Field(None, max_length=64, description="the advocate's visitor uuid, for fraud checks")
+    visitor_uuid: str | None = Field(
+        None, max_length=64, description="the advocate's visitor uuid, for fraud checks"
+    )
 
 
 class ShareOut(Schema):
@@ -273,4 +277,3 @@ class CampaignOut(Schema):
     definition: dict[str, Any]
     created_at: datetime
     updated_at: datetime
-

@@ -13,7 +13,9 @@ SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
 @router.get("/campaigns", response={200: list[CampaignOut], **ERRORS}, by_alias=True)
 def list_campaigns(request, q: str = ""):
-    return Status(200, [campaign_shape(c) for c in campaign_search(site=request.site, query=q[:200], limit=500)])
+    return Status(
+        200, [campaign_shape(c) for c in campaign_search(site=request.site, query=q[:200], limit=500)]
+    )
 
 
 @router.post("/campaigns", response={201: CampaignOut, **ERRORS}, by_alias=True)
@@ -23,7 +25,9 @@ def create_campaign(
 ):
     """Create a campaign from its JSON form: pipeline preset, friend offer, incentives, fraud settings,
     limits and delays."""
-    return Status(201, campaign_shape(campaign_create(site=request.site, definition=payload, actor=request.actor)))
+    return Status(
+        201, campaign_shape(campaign_create(site=request.site, definition=payload, actor=request.actor))
+    )
 
 
 @router.get("/campaigns/{slug}", response={200: CampaignOut, **ERRORS}, by_alias=True)
@@ -35,4 +39,6 @@ def get_campaign(request, slug: str = Path(..., pattern=SLUG)):
 def update_campaign(request, payload: CampaignDefinition, slug: str = Path(..., pattern=SLUG)):
     """Replace a campaign's definition. The pipeline cannot change once the campaign has referrals."""
     campaign = campaign_for_site(site=request.site, slug=slug)
-    return Status(200, campaign_shape(campaign_update(campaign=campaign, definition=payload, actor=request.actor)))
+    return Status(
+        200, campaign_shape(campaign_update(campaign=campaign, definition=payload, actor=request.actor))
+    )

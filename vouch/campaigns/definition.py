@@ -35,7 +35,9 @@ class Strict(BaseModel):
 class FriendOffer(Strict):
     coupon_list: str | None = Field(None, description="coupon list the friend's single-use code comes from")
     code: str | None = Field(None, description="one fixed code for every friend, instead of a list")
-    expires_in_days: int | None = Field(30, ge=1, le=3650, description="the friend's offer expires this long after the claim")
+    expires_in_days: int | None = Field(
+        30, ge=1, le=3650, description="the friend's offer expires this long after the claim"
+    )
     description: str = Field("", max_length=500)
 
 
@@ -67,7 +69,9 @@ Action = Literal["ignore", "flag", "block"]
 
 
 class FraudSettings(Strict):
-    checks: dict[str, Action] = Field(default_factory=dict, description=f"per check: ignore, flag or block. Checks: {', '.join(CHECKS)}")
+    checks: dict[str, Action] = Field(
+        default_factory=dict, description=f"per check: ignore, flag or block. Checks: {', '.join(CHECKS)}"
+    )
     velocity_per_hour: int | None = Field(10, ge=1)
     velocity_per_day: int | None = Field(50, ge=1)
 
@@ -87,7 +91,9 @@ class Limits(Strict):
 
 
 class Delays(Strict):
-    auto_approval_hours: float = Field(0, ge=0, le=24 * 365, description="pending → approved after this; 0 = at once")
+    auto_approval_hours: float = Field(
+        0, ge=0, le=24 * 365, description="pending → approved after this; 0 = at once"
+    )
 
 
 class CampaignDefinition(Strict):

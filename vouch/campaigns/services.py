@@ -17,11 +17,19 @@ def campaign_create(*, site: Site, definition: CampaignDefinition, actor: ActorR
             coupon_list_get_or_create(site=site, slug=slug)
         stored = definition.model_dump(mode="json")
         campaign = Campaign.objects.create(
-            site=site, slug=definition.slug, name=definition.name, pipeline=definition.pipeline,
-            status=definition.status, definition=stored,
+            site=site,
+            slug=definition.slug,
+            name=definition.name,
+            pipeline=definition.pipeline,
+            status=definition.status,
+            definition=stored,
         )
         audit_record(
-            site=site, actor=actor, action="campaign.create", object_type="campaign", object_id=campaign.pk,
+            site=site,
+            actor=actor,
+            action="campaign.create",
+            object_type="campaign",
+            object_id=campaign.pk,
             after=stored,
         )
         return campaign
@@ -43,11 +51,20 @@ def campaign_update(*, campaign: Campaign, definition: CampaignDefinition, actor
             coupon_list_get_or_create(site=campaign.site, slug=slug)
         before = campaign.definition
         campaign.definition = definition.model_dump(mode="json")
-        campaign.name, campaign.pipeline, campaign.status = definition.name, definition.pipeline, definition.status
+        campaign.name, campaign.pipeline, campaign.status = (
+            definition.name,
+            definition.pipeline,
+            definition.status,
+        )
         campaign.version += 1
         campaign.save()
         audit_record(
-            site=campaign.site, actor=actor, action="campaign.update", object_type="campaign",
-            object_id=campaign.pk, before=before, after=campaign.definition,
+            site=campaign.site,
+            actor=actor,
+            action="campaign.update",
+            object_type="campaign",
+            object_id=campaign.pk,
+            before=before,
+            after=campaign.definition,
         )
         return campaign

@@ -51,16 +51,30 @@ def email_queue_for_reward(*, reward, type: str) -> Email:
 
 
 def email_resend(*, email: Email, actor: ActorRef) -> Email:
-    """"Resend now": a new email row with the same content, pointing to the original."""
+    """ "Resend now": a new email row with the same content, pointing to the original."""
     with transaction.atomic():
         now = clock.now()
         copy = Email.objects.create(
-            site_id=email.site_id, person_id=email.person_id, referral_id=email.referral_id, type=email.type,
-            to=email.to, from_address=email.from_address, subject=email.subject, text=email.text, html=email.html,
-            status=Status.QUEUED, resent_from=email, due_at=now, created_at=now,
+            site_id=email.site_id,
+            person_id=email.person_id,
+            referral_id=email.referral_id,
+            type=email.type,
+            to=email.to,
+            from_address=email.from_address,
+            subject=email.subject,
+            text=email.text,
+            html=email.html,
+            status=Status.QUEUED,
+            resent_from=email,
+            due_at=now,
+            created_at=now,
         )
         audit_record(
-            site=email.site, actor=actor, action="email.resend", object_type="email", object_id=copy.pk,
+            site=email.site,
+            actor=actor,
+            action="email.resend",
+            object_type="email",
+            object_id=copy.pk,
             after={"resent_from": email.pk, "to": email.to, "type": email.type},
         )
         return copy

@@ -12,13 +12,18 @@ router = Router(tags=["events"])
 
 @router.post("/events", response={200: EventResultOut, 201: EventResultOut, **ERRORS}, by_alias=True)
 @idempotent
-def report_event(request, payload: EventIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+def report_event(
+    request, payload: EventIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+):
     """Report a purchase, signup, refund or custom action. Idempotent by type + id:
     the same body again answers 200 and changes nothing; another body is 409."""
     data = payload.model_dump(mode="json", exclude_none=True)
     if payload.type in ("purchase", "signup") and not payload.email:
-        raise Invalid("invalid_request", f"A {payload.type} event needs the customer's email.",
-                      details=[{"field": "email", "message": "required for purchase and signup"}])
+        raise Invalid(
+            "invalid_request",
+            f"A {payload.type} event needs the customer's email.",
+            details=[{"field": "email", "message": "required for purchase and signup"}],
+        )
     ingested = event_ingest(site=request.site, data=data, actor=request.actor)
     event = ingested.event
     referral = referral_for_site(site=request.site, ref=event.referral_id) if event.referral_id else None

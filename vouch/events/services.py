@@ -35,7 +35,8 @@ def _replay(existing: Event, digest: str) -> Ingested:
     if existing.body_hash != digest:
         raise Conflict(
             "event_conflict",
-            f"A {existing.kind} event with the id '{existing.external_id}' was already reported with a different body.",
+            f"A {existing.kind} event with the id '{existing.external_id}' was already reported "
+            "with a different body.",
         )
     return Ingested(event=existing, created=False)
 
@@ -64,18 +65,33 @@ def _ingest_new(*, site: Site, data: dict, digest: str, actor: ActorRef) -> Even
     person = None
     if data.get("email"):
         person = person_get_or_create(
-            site=site, email=data["email"], first_name=data.get("first_name") or "",
-            last_name=data.get("last_name") or "", customer_id=data.get("customer_id") or "",
+            site=site,
+            email=data["email"],
+            first_name=data.get("first_name") or "",
+            last_name=data.get("last_name") or "",
+            customer_id=data.get("customer_id") or "",
         )
     subtotal = Decimal(str(data["subtotal"])) if data.get("subtotal") is not None else None
     occurred_at = parse_datetime(data["occurred_at"]) if data.get("occurred_at") else now
     event = Event.objects.create(
-        site=site, kind=data["type"], external_id=data["id"], body_hash=digest, payload=data, person=person,
-        campaign=campaign, subtotal=subtotal, currency=data.get("currency") or "",
-        coupon_codes=[c.strip().upper() for c in data.get("coupon_codes") or []], ip=data.get("ip") or "",
-        visitor_uuid=data.get("visitor_uuid") or "", shipping_address=data.get("shipping_address") or "",
-        customer_id=data.get("customer_id") or "", name=data.get("name") or "", order_id=data.get("order_id") or "",
-        occurred_at=occurred_at, created_at=now,
+        site=site,
+        kind=data["type"],
+        external_id=data["id"],
+        body_hash=digest,
+        payload=data,
+        person=person,
+        campaign=campaign,
+        subtotal=subtotal,
+        currency=data.get("currency") or "",
+        coupon_codes=[c.strip().upper() for c in data.get("coupon_codes") or []],
+        ip=data.get("ip") or "",
+        visitor_uuid=data.get("visitor_uuid") or "",
+        shipping_address=data.get("shipping_address") or "",
+        customer_id=data.get("customer_id") or "",
+        name=data.get("name") or "",
+        order_id=data.get("order_id") or "",
+        occurred_at=occurred_at,
+        created_at=now,
     )
     if event.kind == Kind.PURCHASE and person is not None:
         _open_referral_for_purchase(event=event, actor=actor)
@@ -86,7 +102,11 @@ def _ingest_new(*, site: Site, data: dict, digest: str, actor: ActorRef) -> Even
             event.referral_id = purchase.referral_id
     if not actor.is_engine:
         audit_record(
-            site=site, actor=actor, action=f"event.{event.kind}", object_type="event", object_id=event.pk,
+            site=site,
+            actor=actor,
+            action=f"event.{event.kind}",
+            object_type="event",
+            object_id=event.pk,
             after={"id": event.external_id, "referral": event.referral_id},
         )
     return event
@@ -100,8 +120,18 @@ def _open_referral_for_purchase(*, event: Event, actor: ActorRef) -> Referral | 
     if share.campaign.status != "active":
         return None
     return referral_open(
-        campaign=share.campaign, advocate=share.advocate, friend=event.person, attributed_by=found.path,
-        actor=actor, reason=f"Purchase {event.external_id} attributed by {found.path.replace('_', ' ')}.",
-        event=event, share=share, offer=found.offer, external_id=None, order_number=event.external_id,
-        subtotal=event.subtotal, currency=event.currency, coupon_code=found.coupon_code,
+        campaign=share.campaign,
+        advocate=share.advocate,
+        friend=event.person,
+        attributed_by=found.path,
+        actor=actor,
+        reason=f"Purchase {event.external_id} attributed by {found.path.replace('_', ' ')}.",
+        event=event,
+        share=share,
+        offer=found.offer,
+        external_id=None,
+        order_number=event.external_id,
+        subtotal=event.subtotal,
+        currency=event.currency,
+        coupon_code=found.coupon_code,
     )

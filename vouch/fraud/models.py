@@ -16,7 +16,9 @@ class FraudResult(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["referral", "fraud_check"], name="fraud_result_once_per_check")]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "fraud_check"], name="fraud_result_once_per_check")
+        ]
         ordering = ["id"]
 
 

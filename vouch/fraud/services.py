@@ -55,7 +55,9 @@ def fraud_facts_gather(*, referral, event: Event | None) -> Facts:
     now = clock.now()
     site_id = referral.site_id
     counts = (
-        Referral.objects.filter(site_id=site_id, advocate_id=referral.advocate_id, created_at__gte=now - timedelta(days=1))
+        Referral.objects.filter(
+            site_id=site_id, advocate_id=referral.advocate_id, created_at__gte=now - timedelta(days=1)
+        )
         .exclude(pk=referral.pk)
         .aggregate(day=Count("id"), hour=Count("id", filter=Q(created_at__gte=now - timedelta(hours=1))))
     )
@@ -68,7 +70,9 @@ def fraud_facts_gather(*, referral, event: Event | None) -> Facts:
         )
     blacklist = tuple(
         BlacklistRule(kind=kind, value=value, id=pk)
-        for pk, kind, value in BlacklistEntry.objects.filter(site_id=site_id).values_list("id", "kind", "value")
+        for pk, kind, value in BlacklistEntry.objects.filter(site_id=site_id).values_list(
+            "id", "kind", "value"
+        )
     )
     return Facts(
         advocate=_advocate_facts(referral),

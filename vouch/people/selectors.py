@@ -52,7 +52,9 @@ def person_profile(*, person: Person, limit: int = 200) -> PersonProfile:
     blacklisted = bool(rules) and any(
         r.hit
         for r in run_checks(
-            facts=Facts(advocate=PartyFacts(email=""), friend=PartyFacts(email=person.email), blacklist=rules),
+            facts=Facts(
+                advocate=PartyFacts(email=""), friend=PartyFacts(email=person.email), blacklist=rules
+            ),
             actions={"blacklist": "block"},
         )
         if r.check == "blacklist"
@@ -62,14 +64,27 @@ def person_profile(*, person: Person, limit: int = 200) -> PersonProfile:
         blacklisted=blacklisted,
         referrals_as_advocate=list(referrals.filter(advocate=person)[:limit]),
         referrals_as_friend=list(referrals.filter(friend=person)[:limit]),
-        rewards=list(Reward.objects.filter(site_id=site_id, person=person).select_related("person").order_by("-id")[:limit]),
-        emails=list(Email.objects.filter(site_id=site_id, person=person).order_by("-created_at", "-id")[:limit]),
-        offers=list(
-            Offer.objects.filter(site_id=site_id, friend=person).select_related("campaign", "share").order_by("-id")[:limit]
-        ),
-        shares=list(
-            Share.objects.filter(site_id=site_id, advocate=person).select_related("campaign", "advocate")
+        rewards=list(
+            Reward.objects.filter(site_id=site_id, person=person)
+            .select_related("person")
             .order_by("-id")[:limit]
         ),
-        events=list(Event.objects.filter(site_id=site_id, person=person).select_related("person").order_by("-occurred_at")[:limit]),
+        emails=list(
+            Email.objects.filter(site_id=site_id, person=person).order_by("-created_at", "-id")[:limit]
+        ),
+        offers=list(
+            Offer.objects.filter(site_id=site_id, friend=person)
+            .select_related("campaign", "share")
+            .order_by("-id")[:limit]
+        ),
+        shares=list(
+            Share.objects.filter(site_id=site_id, advocate=person)
+            .select_related("campaign", "advocate")
+            .order_by("-id")[:limit]
+        ),
+        events=list(
+            Event.objects.filter(site_id=site_id, person=person)
+            .select_related("person")
+            .order_by("-occurred_at")[:limit]
+        ),
     )

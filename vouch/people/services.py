@@ -28,7 +28,11 @@ def person_get_or_create(
             person = Person.objects.get(site=site, email=email)
     changed = {
         name: value
-        for name, value in (("first_name", first_name), ("last_name", last_name), ("customer_id", customer_id))
+        for name, value in (
+            ("first_name", first_name),
+            ("last_name", last_name),
+            ("customer_id", customer_id),
+        )
         if value and not getattr(person, name)
     }
     if changed:

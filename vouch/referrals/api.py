@@ -30,14 +30,22 @@ def details_shape(referral, actor_kind: str = "api") -> dict:
     return {
         **referral_shape(referral),
         "history": [
-            {"from": h.from_status or None, "to": h.to_status, "actor": h.actor, "actor_label": h.actor_label,
-             "reason": h.reason, "at": h.created_at}
+            {
+                "from": h.from_status or None,
+                "to": h.to_status,
+                "actor": h.actor,
+                "actor_label": h.actor_label,
+                "reason": h.reason,
+                "at": h.created_at,
+            }
             for h in details.history
         ],
         "fraud_checks": [fraud_check_shape(f) for f in details.fraud_results],
         "events": [event_shape(e) for e in details.events],
         "emails": [email_shape(e) for e in details.emails],
-        "next_timed_step": {"to": step.to_status, "due_at": step.due_at, "reason": step.reason} if step else None,
+        "next_timed_step": {"to": step.to_status, "due_at": step.due_at, "reason": step.reason}
+        if step
+        else None,
         "allowed_statuses": details.allowed_statuses,
     }
 
@@ -46,17 +54,24 @@ def details_shape(referral, actor_kind: str = "api") -> dict:
 def search_referrals(request, filters: Query[SearchQuery]):
     """Search by advocate email, friend email, friend order number or coupon code (and status, campaign)."""
     found = referral_search(
-        site=request.site, advocate_email=filters.advocate_email, friend_email=filters.friend_email,
-        order_number=filters.order_number, coupon_code=filters.coupon_code, status=filters.status,
+        site=request.site,
+        advocate_email=filters.advocate_email,
+        friend_email=filters.friend_email,
+        order_number=filters.order_number,
+        coupon_code=filters.coupon_code,
+        status=filters.status,
         campaign=filters.campaign,
     )
     page = list(found[filters.offset : filters.offset + filters.limit])
-    return Status(200, {
-        "items": [referral_shape(r) for r in page],
-        "count": found.count(),
-        "limit": filters.limit,
-        "offset": filters.offset,
-    })
+    return Status(
+        200,
+        {
+            "items": [referral_shape(r) for r in page],
+            "count": found.count(),
+            "limit": filters.limit,
+            "offset": filters.offset,
+        },
+    )
 
 
 @router.get("/referrals/{ref}", response={200: ReferralDetailsOut, **ERRORS}, by_alias=True)
@@ -68,16 +83,27 @@ def get_referral(request, ref: str):
 
 @router.post("/referrals", response={201: ReferralDetailsOut, **ERRORS}, by_alias=True)
 @idempotent
-def create_referral(request, payload: ReferralIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
-    """Create a referral by hand (the portal's "Create referral"): fraud checks and rewards run as for a purchase."""
+def create_referral(
+    request, payload: ReferralIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+):
+    """Create a referral by hand (the portal's "Create referral"): fraud checks and rewards
+    run as for a purchase."""
     campaign = campaign_for_site(site=request.site, slug=payload.campaign)
     incentive = campaign_definition(campaign).incentives.advocate
     with transaction.atomic():
         advocate = person_get_or_create(site=request.site, email=payload.advocate_email)
-        friend = person_get_or_create(site=request.site, email=payload.friend_email) if payload.friend_email else None
+        friend = (
+            person_get_or_create(site=request.site, email=payload.friend_email)
+            if payload.friend_email
+            else None
+        )
         referral = referral_create_manual(
-            campaign=campaign, advocate=advocate, friend=friend, actor=request.actor,
-            order_number=payload.order_number or "", subtotal=payload.subtotal,
+            campaign=campaign,
+            advocate=advocate,
+            friend=friend,
+            actor=request.actor,
+            order_number=payload.order_number or "",
+            subtotal=payload.subtotal,
             currency=payload.currency or (incentive.currency if incentive else "USD"),
             external_id=payload.external_id,
         )
@@ -86,11 +112,11 @@ def create_referral(request, payload: ReferralIn, idempotency_key: str | None = 
 
 @router.post("/referrals/{ref}/status", response={200: ReferralDetailsOut, **ERRORS}, by_alias=True)
 @idempotent
-def change_status(request, ref: str, payload: StatusIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+def change_status(
+    request, ref: str, payload: StatusIn, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
+):
     """Move a referral to another status if its pipeline allows it; else 409 `transition_not_allowed`
     with the rule that refused it. `ref` is the id, or `ext:<external id>`."""
     referral = referral_for_site(site=request.site, ref=ref)
     referral_set_status(referral=referral, status=payload.status, actor=request.actor, reason=payload.reason)
     return Status(200, details_shape(referral_for_site(site=request.site, ref=referral.pk)))
-
-

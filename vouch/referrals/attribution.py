@@ -25,12 +25,16 @@ def _in_campaign(queryset, campaign):
 
 def attribute(*, event: Event) -> Attribution | None:
     site, campaign = event.site_id, event.campaign
-    offers = _in_campaign(Offer.objects.filter(site_id=site), campaign).select_related("share", "share__advocate", "share__campaign")
+    offers = _in_campaign(Offer.objects.filter(site_id=site), campaign).select_related(
+        "share", "share__advocate", "share__campaign"
+    )
     codes = [c.strip().upper() for c in event.coupon_codes if c and c.strip()]
     if codes:
         offer = offers.filter(coupon_code__in=codes).order_by("-id").first()
         if offer:
-            return Attribution(share=offer.share, offer=offer, path="coupon_code", coupon_code=offer.coupon_code)
+            return Attribution(
+                share=offer.share, offer=offer, path="coupon_code", coupon_code=offer.coupon_code
+            )
     if event.visitor_uuid:
         offer = offers.filter(visitor_uuid=event.visitor_uuid).order_by("-id").first()
         if offer:
@@ -50,7 +54,9 @@ def attribute(*, event: Event) -> Attribution | None:
     if event.ip:
         visit = (
             Visit.objects.filter(
-                site_id=site, ip=event.ip, created_at__gte=event.occurred_at - IP_WINDOW,
+                site_id=site,
+                ip=event.ip,
+                created_at__gte=event.occurred_at - IP_WINDOW,
                 created_at__lte=event.occurred_at,
             )
             .select_related("share", "share__advocate", "share__campaign")

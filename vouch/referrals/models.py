@@ -28,8 +28,12 @@ class Referral(models.Model):
     friend = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.CASCADE, related_name="referrals_received"
     )
-    share = models.ForeignKey(Share, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
-    offer = models.ForeignKey(Offer, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
+    share = models.ForeignKey(
+        Share, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
+    )
     status = models.CharField(max_length=40)
     clicked = models.BooleanField(default=False)
     external_id = models.CharField(max_length=200, null=True, blank=True)

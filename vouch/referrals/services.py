@@ -25,12 +25,17 @@ from vouch.shares.models import Offer, Share
 
 
 def _history(referral: Referral) -> list[str]:
-    return list(StatusChange.objects.filter(referral=referral).order_by("id").values_list("to_status", flat=True))
+    return list(
+        StatusChange.objects.filter(referral=referral).order_by("id").values_list("to_status", flat=True)
+    )
 
 
 def _effect_reason(*, referral: Referral, target: str, reason: str) -> EffectReason:
     if target == "blocked":
-        checks = [CHECK_LABELS.get(c, c) for c in referral.fraud_results.filter(outcome="block").values_list("fraud_check", flat=True)]
+        checks = [
+            CHECK_LABELS.get(c, c)
+            for c in referral.fraud_results.filter(outcome="block").values_list("fraud_check", flat=True)
+        ]
         because = ", ".join(checks) or reason or "fraud settings"
         return EffectReason(f"Referral was blocked for {because}.", "referral_blocked")
     words = f": {reason}" if reason else "."
@@ -58,7 +63,10 @@ def referral_transition(*, referral: Referral, target: str, actor: ActorRef, rea
     pipeline = pipeline_named(referral.campaign.pipeline)
     guarded = any(t.guard for t in pipeline.transitions)
     decision = decide(
-        pipeline, current=referral.status, target=target, actor=actor.kind,
+        pipeline,
+        current=referral.status,
+        target=target,
+        actor=actor.kind,
         history=_history(referral) if guarded else (),
     )
     if not decision.allowed:
@@ -73,17 +81,31 @@ def referral_transition(*, referral: Referral, target: str, actor: ActorRef, rea
     if target == "approved":
         fields["approved_at"] = now
     if Referral.objects.filter(pk=referral.pk, status=old).update(**fields) != 1:
-        raise Conflict("status_changed", "The referral's status changed while this change was made; reload it and try again.")
+        raise Conflict(
+            "status_changed",
+            "The referral's status changed while this change was made; reload it and try again.",
+        )
     for name, value in fields.items():
         setattr(referral, name, value)
     StatusChange.objects.create(
-        site_id=referral.site_id, referral=referral, from_status=old, to_status=target,
-        actor=actor.kind, actor_label=actor.label, reason=reason, created_at=now,
+        site_id=referral.site_id,
+        referral=referral,
+        from_status=old,
+        to_status=target,
+        actor=actor.kind,
+        actor_label=actor.label,
+        reason=reason,
+        created_at=now,
     )
     if not actor.is_engine:
         audit_record(
-            site=referral.site, actor=actor, action=f"referral.{decision.transition.verb}", object_type="referral",
-            object_id=referral.pk, before={"status": old}, after={"status": target, "reason": reason},
+            site=referral.site,
+            actor=actor,
+            action=f"referral.{decision.transition.verb}",
+            object_type="referral",
+            object_id=referral.pk,
+            before={"status": old},
+            after={"status": target, "reason": reason},
         )
     effect = pipeline.reward_effect(target)
     rewards_apply_effect(
@@ -121,14 +143,31 @@ def referral_open(
     definition = campaign_definition(campaign)
     now = clock.now()
     referral = Referral.objects.create(
-        site_id=campaign.site_id, campaign=campaign, advocate=advocate, friend=friend, share=share, offer=offer,
-        status=pipeline.initial, external_id=external_id, order_number=order_number, subtotal=subtotal,
-        currency=currency, coupon_code=coupon_code, attributed_by=attributed_by, created_at=now,
-        status_changed_at=now, clicked=bool(share and share.visits.exists()),
+        site_id=campaign.site_id,
+        campaign=campaign,
+        advocate=advocate,
+        friend=friend,
+        share=share,
+        offer=offer,
+        status=pipeline.initial,
+        external_id=external_id,
+        order_number=order_number,
+        subtotal=subtotal,
+        currency=currency,
+        coupon_code=coupon_code,
+        attributed_by=attributed_by,
+        created_at=now,
+        status_changed_at=now,
+        clicked=bool(share and share.visits.exists()),
     )
     StatusChange.objects.create(
-        site_id=referral.site_id, referral=referral, to_status=pipeline.initial,
-        actor=actor.kind, actor_label=actor.label, reason=reason, created_at=now,
+        site_id=referral.site_id,
+        referral=referral,
+        to_status=pipeline.initial,
+        actor=actor.kind,
+        actor_label=actor.label,
+        reason=reason,
+        created_at=now,
     )
     if event is not None:
         Event.objects.filter(pk=event.pk).update(referral=referral)
@@ -137,7 +176,9 @@ def referral_open(
     if pipeline.after_fraud_review:
         results = fraud_review(referral=referral, event=event, definition=definition)
         referral_transition(
-            referral=referral, target=pipeline.after_fraud_review[verdict(results)], actor=ENGINE,
+            referral=referral,
+            target=pipeline.after_fraud_review[verdict(results)],
+            actor=ENGINE,
             reason=_fraud_summary(results),
         )
     return referral
@@ -158,19 +199,36 @@ def referral_create_manual(
     try:
         with transaction.atomic():
             referral = referral_open(
-                campaign=campaign, advocate=advocate, friend=friend, attributed_by="manual", actor=actor,
-                reason=f"Created by hand by {actor.label or actor.kind}.", external_id=external_id,
-                order_number=order_number, subtotal=subtotal, currency=currency,
+                campaign=campaign,
+                advocate=advocate,
+                friend=friend,
+                attributed_by="manual",
+                actor=actor,
+                reason=f"Created by hand by {actor.label or actor.kind}.",
+                external_id=external_id,
+                order_number=order_number,
+                subtotal=subtotal,
+                currency=currency,
             )
             audit_record(
-                site=campaign.site, actor=actor, action="referral.create", object_type="referral",
-                object_id=referral.pk, after={"campaign": campaign.slug, "advocate": advocate.email,
-                "friend": friend.email if friend else None, "order_number": order_number,
-                "subtotal": str(subtotal) if subtotal is not None else None},
+                site=campaign.site,
+                actor=actor,
+                action="referral.create",
+                object_type="referral",
+                object_id=referral.pk,
+                after={
+                    "campaign": campaign.slug,
+                    "advocate": advocate.email,
+                    "friend": friend.email if friend else None,
+                    "order_number": order_number,
+                    "subtotal": str(subtotal) if subtotal is not None else None,
+                },
             )
             return referral
     except IntegrityError as error:
-        raise Conflict("duplicate_external_id", f"A referral with the external id '{external_id}' already exists.") from error
+        raise Conflict(
+            "duplicate_external_id", f"A referral with the external id '{external_id}' already exists."
+        ) from error
 
 
 def referral_set_status(*, referral: Referral, status: str, actor: ActorRef, reason: str = "") -> Referral:

@@ -19,11 +19,14 @@ def add_coupons(
     """Add codes to a coupon list (created if new). Codes are trimmed and upper-cased, 3–255 characters;
     rewards waiting for a coupon in the list are then given, oldest first, in the same transaction."""
     result = coupon_list_top_up(site=request.site, slug=slug, codes=payload.codes, actor=request.actor)
-    return Status(200, {
-        "coupon_list": slug,
-        "added": len(result.added),
-        "already_there": result.already_there,
-        "invalid": result.invalid,
-        "rewards_given": result.rewards_given,
-        "remaining": coupon_list_counts(coupon_list=result.coupon_list)["remaining"],
-    })
+    return Status(
+        200,
+        {
+            "coupon_list": slug,
+            "added": len(result.added),
+            "already_there": result.already_there,
+            "invalid": result.invalid,
+            "rewards_given": result.rewards_given,
+            "remaining": coupon_list_counts(coupon_list=result.coupon_list)["remaining"],
+        },
+    )

@@ -70,7 +70,9 @@ class Reward(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices)
     coupon_list = models.ForeignKey(CouponList, null=True, blank=True, on_delete=models.PROTECT)
-    coupon = models.OneToOneField(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="reward")
+    coupon = models.OneToOneField(
+        Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="reward"
+    )
     code = models.CharField(max_length=255, blank=True)
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)

@@ -53,7 +53,9 @@ def coupon_claim(*, coupon_list: CouponList) -> Coupon | None:
     return None
 
 
-def _reward_set_status(*, reward: Reward, status: str, reason: str = "", reason_code: str = "", **fields) -> bool:
+def _reward_set_status(
+    *, reward: Reward, status: str, reason: str = "", reason_code: str = "", **fields
+) -> bool:
     """Move the reward from the status it was read in; False if someone else moved it first."""
     old = reward.status
     changed = Reward.objects.filter(pk=reward.pk, status=old).update(
@@ -89,7 +91,8 @@ def reward_give(*, reward: Reward) -> Reward:
                 _reward_set_status(
                     reward=reward,
                     status=Status.WAITING_FOR_COUPON,
-                    reason=f"There are not enough coupons left in the coupon list '{reward.coupon_list.slug}' "
+                    reason="There are not enough coupons left in the coupon list "
+                    f"'{reward.coupon_list.slug}' "
                     "to pay the reward; it is given as soon as coupons are added.",
                     reason_code="waiting_for_coupon",
                 )
@@ -101,8 +104,15 @@ def reward_give(*, reward: Reward) -> Reward:
 
 
 def reward_create(
-    *, referral, person, role: str, source: str, incentive: Incentive, status: str = Status.PENDING,
-    reason: str = "", reason_code: str = "",
+    *,
+    referral,
+    person,
+    role: str,
+    source: str,
+    incentive: Incentive,
+    status: str = Status.PENDING,
+    reason: str = "",
+    reason_code: str = "",
 ) -> Reward:
     coupon_list = None
     if incentive.coupon_list:
@@ -125,7 +135,12 @@ def reward_create(
         created_at=now,
     )
     RewardStatusChange.objects.create(
-        site_id=reward.site_id, reward=reward, to_status=status, reason=reason, reason_code=reason_code, created_at=now
+        site_id=reward.site_id,
+        reward=reward,
+        to_status=status,
+        reason=reason,
+        reason_code=reason_code,
+        created_at=now,
     )
     return reward
 
@@ -139,8 +154,11 @@ def _limit_reached(*, definition: CampaignDefinition, advocate) -> str | None:
     )
     windows = (
         (limits.advocate_rewards_lifetime, None, "in total"),
-        (limits.advocate_rewards_per_year, now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0),
-         "this calendar year"),
+        (
+            limits.advocate_rewards_per_year,
+            now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0),
+            "this calendar year",
+        ),
         (limits.advocate_rewards_per_30_days, now - timedelta(days=30), "in the last 30 days"),
     )
     for limit, since, words in windows:
@@ -178,7 +196,10 @@ def rewards_create_for_referral(*, referral, definition: CampaignDefinition) -> 
     if definition.incentives.friend and referral.friend_id:
         rewards.append(
             reward_create(
-                referral=referral, person=referral.friend, role="friend", source="incentive",
+                referral=referral,
+                person=referral.friend,
+                role="friend",
+                source="incentive",
                 incentive=definition.incentives.friend,
             )
         )
@@ -196,7 +217,8 @@ def rewards_apply_effect(*, referral, effect: str, why: EffectReason | None = No
     if effect == "hold":
         return
     open_rewards = list(
-        Reward.objects.filter(referral=referral, status__in=OPEN_STATUSES).select_related("coupon_list", "person")
+        Reward.objects.filter(referral=referral, status__in=OPEN_STATUSES)
+        .select_related("coupon_list", "person")
         .order_by("id")
     )
     for reward in open_rewards:
@@ -233,11 +255,17 @@ def coupon_list_top_up(*, site: Site, slug: str, codes: list[str], actor: ActorR
             else:
                 wanted[code] = None
         existing = set(
-            Coupon.objects.filter(coupon_list=coupon_list, code__in=list(wanted)).values_list("code", flat=True)
+            Coupon.objects.filter(coupon_list=coupon_list, code__in=list(wanted)).values_list(
+                "code", flat=True
+            )
         )
         result.already_there += sorted(existing)
         now = clock.now()
-        new = [Coupon(site=site, coupon_list=coupon_list, code=c, created_at=now) for c in wanted if c not in existing]
+        new = [
+            Coupon(site=site, coupon_list=coupon_list, code=c, created_at=now)
+            for c in wanted
+            if c not in existing
+        ]
         Coupon.objects.bulk_create(new, batch_size=1000)
         result.added = [c.code for c in new]
         waiting = (
@@ -251,9 +279,16 @@ def coupon_list_top_up(*, site: Site, slug: str, codes: list[str], actor: ActorR
                 break
             result.rewards_given.append(reward.pk)
         audit_record(
-            site=site, actor=actor, action="coupon_list.top_up", object_type="coupon_list", object_id=coupon_list.pk,
-            after={"added": len(result.added), "already_there": len(result.already_there),
-                   "invalid": len(result.invalid), "rewards_given": result.rewards_given},
+            site=site,
+            actor=actor,
+            action="coupon_list.top_up",
+            object_type="coupon_list",
+            object_id=coupon_list.pk,
+            after={
+                "added": len(result.added),
+                "already_there": len(result.already_there),
+                "invalid": len(result.invalid),
+                "rewards_given": result.rewards_given,
+            },
         )
     return result
-

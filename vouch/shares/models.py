@@ -63,7 +63,9 @@ class Offer(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["share", "friend"], name="offer_once_per_share_friend")]
+        constraints = [
+            models.UniqueConstraint(fields=["share", "friend"], name="offer_once_per_share_friend")
+        ]
         indexes = [
             models.Index(fields=["site", "coupon_code"], name="offer_coupon_code"),
             models.Index(fields=["site", "visitor_uuid"], name="offer_visitor"),

@@ -44,26 +44,41 @@ def share_create(
     ip: str = "",
     visitor_uuid: str = "",
 ) -> Share:
-    """An advocate's invitation; with a friend's email on the email channel, the friend gets the share email."""
+    """An advocate's invitation; with a friend's email on the email channel, the friend
+    gets the share email."""
     _ensure_active(campaign)
     with transaction.atomic():
         advocate = person_get_or_create(
             site=campaign.site, email=advocate_email, first_name=first_name, last_name=last_name
         )
         share = Share.objects.create(
-            site_id=campaign.site_id, campaign=campaign, advocate=advocate, channel=channel,
-            code=_new_share_code(), friend_email=(friend_email or "").strip().lower(), ip=ip or "",
-            visitor_uuid=visitor_uuid or "", created_at=clock.now(),
+            site_id=campaign.site_id,
+            campaign=campaign,
+            advocate=advocate,
+            channel=channel,
+            code=_new_share_code(),
+            friend_email=(friend_email or "").strip().lower(),
+            ip=ip or "",
+            visitor_uuid=visitor_uuid or "",
+            created_at=clock.now(),
         )
         if share.friend_email and channel == "email":
             friend = person_get_or_create(site=campaign.site, email=share.friend_email)
             email_queue(
-                person=friend, type="friend_share",
-                context={"campaign": campaign, "share_url": share_url(share),
-                         "advocate_name": advocate.first_name or advocate.email},
+                person=friend,
+                type="friend_share",
+                context={
+                    "campaign": campaign,
+                    "share_url": share_url(share),
+                    "advocate_name": advocate.first_name or advocate.email,
+                },
             )
         audit_record(
-            site=campaign.site, actor=actor, action="share.create", object_type="share", object_id=share.pk,
+            site=campaign.site,
+            actor=actor,
+            action="share.create",
+            object_type="share",
+            object_id=share.pk,
             after={"campaign": campaign.slug, "advocate": advocate.email, "channel": channel},
         )
         return share
@@ -83,8 +98,12 @@ def visit_record(*, share: Share, visitor_uuid: str, ip: str = "", user_agent: s
     """A click on a share link: recorded, and the share's unclaimed referrals are marked clicked."""
     with transaction.atomic():
         visit = Visit.objects.create(
-            site_id=share.site_id, share=share, visitor_uuid=visitor_uuid, ip=ip or "",
-            user_agent=(user_agent or "")[:500], created_at=clock.now(),
+            site_id=share.site_id,
+            share=share,
+            visitor_uuid=visitor_uuid,
+            ip=ip or "",
+            user_agent=(user_agent or "")[:500],
+            created_at=clock.now(),
         )
         Referral.objects.filter(share=share, clicked=False).update(clicked=True)
         return visit
@@ -111,14 +130,25 @@ def offer_claim(*, share: Share, email: str, actor: ActorRef, visitor_uuid: str 
                     coupon = coupon_claim(coupon_list=coupon_list)
                     code = coupon.code if coupon else code
                 offer = Offer.objects.create(
-                    site_id=share.site_id, campaign=campaign, share=share, friend=friend, coupon_code=code,
-                    coupon=coupon, visitor_uuid=visitor_uuid or "", ip=ip or "", created_at=now,
+                    site_id=share.site_id,
+                    campaign=campaign,
+                    share=share,
+                    friend=friend,
+                    coupon_code=code,
+                    coupon=coupon,
+                    visitor_uuid=visitor_uuid or "",
+                    ip=ip or "",
+                    created_at=now,
                     expires_at=now + timedelta(days=spec.expires_in_days) if spec.expires_in_days else None,
                 )
         except IntegrityError:
             return Offer.objects.get(share=share, friend=friend)
         audit_record(
-            site=share.site, actor=actor, action="offer.claim", object_type="offer", object_id=offer.pk,
+            site=share.site,
+            actor=actor,
+            action="offer.claim",
+            object_type="offer",
+            object_id=offer.pk,
             after={"share": share.code, "friend": friend.email, "coupon_code": code},
         )
         return offer

@@ -34,14 +34,19 @@ def share_landing(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             offer = offer_claim(
-                share=share, email=form.cleaned_data["email"], visitor_uuid=visitor, ip=_client_ip(request),
+                share=share,
+                email=form.cleaned_data["email"],
+                visitor_uuid=visitor,
+                ip=_client_ip(request),
                 actor=ActorRef(kind="api", label="share link", ip=_client_ip(request)),
             )
         except VouchError as refused:
             error = refused.message
     elif request.method == "GET":
         visit_record(
-            share=share, visitor_uuid=visitor, ip=_client_ip(request),
+            share=share,
+            visitor_uuid=visitor,
+            ip=_client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
     context = {

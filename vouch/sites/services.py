@@ -20,7 +20,13 @@ def api_key_create(*, site: Site, name: str = "default") -> tuple[ApiKey, str]:
 
 
 def api_key_authenticate(raw: str) -> ApiKey | None:
-    key = ApiKey.objects.select_related("site").filter(hashed=hash_api_key(raw or ""), revoked_at__isnull=True).first()
-    if key is not None and (key.last_used_at is None or (timezone.now() - key.last_used_at).total_seconds() > 60):
+    key = (
+        ApiKey.objects.select_related("site")
+        .filter(hashed=hash_api_key(raw or ""), revoked_at__isnull=True)
+        .first()
+    )
+    if key is not None and (
+        key.last_used_at is None or (timezone.now() - key.last_used_at).total_seconds() > 60
+    ):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return key
