@@ -20,7 +20,12 @@ from vouch.fraud.services import fraud_review
 from vouch.people.models import Person
 from vouch.pipelines import Pipeline, decide, pipeline_named
 from vouch.referrals.models import Referral, StatusChange, TimedStep
-from vouch.rewards.services import EffectReason, rewards_apply_effect, rewards_create_for_referral
+from vouch.rewards.services import (
+    REFERRAL_BLOCKED,
+    EffectReason,
+    rewards_apply_effect,
+    rewards_create_for_referral,
+)
 from vouch.shares.models import Offer, Share
 
 
@@ -37,7 +42,7 @@ def _effect_reason(*, referral: Referral, target: str, reason: str) -> EffectRea
             for c in referral.fraud_results.filter(outcome="block").values_list("fraud_check", flat=True)
         ]
         because = ", ".join(checks) or reason or "fraud settings"
-        return EffectReason(f"Referral was blocked for {because}.", "referral_blocked")
+        return EffectReason(f"Referral was blocked for {because}.", REFERRAL_BLOCKED)
     words = f": {reason}" if reason else "."
     return EffectReason(f"Referral was {target}{words}", f"referral_{target}")
 

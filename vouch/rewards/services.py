@@ -20,6 +20,7 @@ from vouch.rewards.models import Coupon, CouponList, Reward, RewardStatusChange,
 from vouch.sites.models import Site
 
 OPEN_STATUSES = (Status.PENDING, Status.WAITING_FOR_COUPON)
+REFERRAL_BLOCKED = "referral_blocked"
 REWARD_EMAIL_TYPES = {"advocate": "advocate_reward_paid", "friend": "friend_reward"}
 
 
@@ -213,16 +214,25 @@ class EffectReason:
 
 
 def rewards_apply_effect(*, referral, effect: str, why: EffectReason | None = None) -> None:
-    """What a referral's new status means for its open rewards: release, block or void them."""
+    """What a referral's new status means for its open rewards: release, block or void them.
+    Releasing also re-opens rewards blocked only because the referral was blocked (unblock);
+    rewards blocked for their own reason (a limit, a criterion) stay blocked."""
     if effect == "hold":
         return
-    open_rewards = list(
-        Reward.objects.filter(referral=referral, status__in=OPEN_STATUSES)
+    affected = Q(status__in=OPEN_STATUSES)
+    if effect == "release":
+        affected |= Q(status=Status.BLOCKED, reason_code=REFERRAL_BLOCKED)
+    rewards = list(
+        Reward.objects.filter(affected, referral=referral)
         .select_related("coupon_list", "person")
         .order_by("id")
     )
-    for reward in open_rewards:
+    for reward in rewards:
         if effect == "release":
+            if reward.status == Status.BLOCKED:
+                _reward_set_status(
+                    reward=reward, status=Status.PENDING, reason=why.reason, reason_code=why.reason_code
+                )
             reward_give(reward=reward)
         elif effect in ("block", "void"):
             status = Status.BLOCKED if effect == "block" else Status.VOIDED
