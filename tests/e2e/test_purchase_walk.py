@@ -78,6 +78,8 @@ def test_advocate_buying_with_own_email_is_blocked_with_evidence(api, campaign):
     [check] = [c for c in details["fraud_checks"] if c["check"] == "self_referral_email"]
     assert check["outcome"] == "block"
     assert check["evidence"]
+    [cross] = [c for c in details["fraud_checks"] if c["check"] == "cross_referral"]
+    assert cross["outcome"] == "pass", "a self-referral is not also a cross-referral with itself"
 
 
 def test_pending_referral_waits_for_its_auto_approval_delay(api, campaign, site):

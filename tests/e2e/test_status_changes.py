@@ -163,4 +163,4 @@ def test_changing_the_pipeline_of_a_campaign_with_referrals_is_refused(api, camp
     assert list(PIPELINES) == ["purchase_with_fraud_review"]
     response = api.put("/campaigns/spring", {**CAMPAIGN, "pipeline": "basic"})
     assert response.status_code == 422
-    assert "unknown pipeline" in str(response.json()["error"]["details"])
+    assert response.json()["error"]["details"][0]["field"] == "pipeline"

@@ -65,16 +65,27 @@ def _vouch_error(request, exc: VouchError):
     return _error(request, exc.status, exc.code, exc.message, exc.details)
 
 
+_NOT_FIELDS = {"body", "query", "path", "header", "payload", "data", "purchase", "signup", "refund", "custom"}
+
+
 def _field_name(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "payload", "data")]
+    """The field's dotted path, without pydantic's parameter and union-member steps
+    (event types, and CamelCase model names such as CouponFromList)."""
+    parts = [str(p) for p in loc if p not in _NOT_FIELDS and not (isinstance(p, str) and p[:1].isupper())]
     return ".".join(parts) or "body"
+
+
+def _error_field(error: dict) -> str:
+    loc = list(error.get("loc", ()))
+    discriminator = (error.get("ctx") or {}).get("discriminator")
+    if discriminator:
+        loc.append(str(discriminator).strip("'"))
+    return _field_name(loc)
 
 
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
-    details = [
-        {"field": _field_name(e.get("loc", ())), "message": e.get("msg", "is invalid")} for e in exc.errors
-    ]
+    details = [{"field": _error_field(e), "message": e.get("msg", "is invalid")} for e in exc.errors]
     fields = ", ".join(sorted({d["field"] for d in details}))
     return _error(request, 422, "invalid_request", f"Some fields are missing or invalid: {fields}.", details)
 

@@ -1,13 +1,12 @@
 """Request and answer schemas of the integration API (the wire contract in API.md)."""
 
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, EmailStr, Field
+from pydantic import ConfigDict, Field
 
-Money = Decimal
+from vouch.campaigns.definition import Currency, Email, Money, SlugStr
 
 
 class In(Schema):
@@ -26,24 +25,50 @@ class ErrorOut(Schema):
     error: ErrorBody
 
 
-class EventIn(In):
-    type: Literal["purchase", "signup", "refund", "custom"]
+class _EventIn(In):
     id: str = Field(min_length=1, max_length=200, description="external id; the order number for a purchase")
-    email: EmailStr | None = Field(None, description="required for purchase and signup")
+    email: Email | None = None
     occurred_at: datetime | None = None
-    campaign: str | None = Field(None, max_length=64, description="campaign slug, to restrict attribution")
-    subtotal: Money | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
-    coupon_codes: list[str] = Field(default_factory=list, max_length=50)
+    campaign: SlugStr | None = Field(None, description="campaign slug, to restrict attribution")
+    subtotal: Money | None = None
+    currency: Currency | None = None
+    coupon_codes: list[Annotated[str, Field(max_length=255)]] = Field(default_factory=list, max_length=50)
     ip: str | None = Field(None, max_length=45)
     visitor_uuid: str | None = Field(None, max_length=64)
     shipping_address: str | None = Field(None, max_length=500)
     customer_id: str | None = Field(None, max_length=100)
     first_name: str | None = Field(None, max_length=100)
     last_name: str | None = Field(None, max_length=100)
-    name: str | None = Field(None, max_length=100, description="the custom action's name")
+    name: str | None = Field(None, min_length=1, max_length=100, description="the custom action's name")
     fields: dict[str, Any] = Field(default_factory=dict)
-    order_id: str | None = Field(None, max_length=200, description="for a refund: the purchase's id")
+    order_id: str | None = Field(
+        None, min_length=1, max_length=200, description="for a refund: the purchase's id"
+    )
+
+
+class PurchaseIn(_EventIn):
+    type: Literal["purchase"]
+    email: Email
+
+
+class SignupIn(_EventIn):
+    type: Literal["signup"]
+    email: Email
+
+
+class RefundIn(_EventIn):
+    type: Literal["refund"]
+    order_id: str = Field(min_length=1, max_length=200, description="the refunded purchase's id")
+
+
+class CustomIn(_EventIn):
+    type: Literal["custom"]
+    name: str = Field(
+        min_length=1, max_length=100, description="the custom action's name, e.g. demo_completed"
+    )
+
+
+EventIn = Annotated[PurchaseIn | SignupIn | RefundIn | CustomIn, Field(discriminator="type")]
 
 
 class PersonRef(Schema):
@@ -156,16 +181,16 @@ class EventResultOut(Schema):
 
 
 class PersonIn(In):
-    email: EmailStr
+    email: Email
     first_name: str | None = Field(None, max_length=100)
     last_name: str | None = Field(None, max_length=100)
 
 
 class ShareIn(In):
-    campaign: str = Field(min_length=1, max_length=64)
+    campaign: SlugStr
     advocate: PersonIn
     channel: Literal["email", "link", "sms", "social"]
-    friend_email: EmailStr | None = None
+    friend_email: Email | None = None
     ip: str | None = Field(None, max_length=45, description="the advocate's IP, for fraud checks")
     visitor_uuid: str | None = Field(
         None, max_length=64, description="the advocate's visitor uuid, for fraud checks"
@@ -187,7 +212,7 @@ class ShareResultOut(Schema):
 
 class OfferIn(In):
     share_code: str = Field(min_length=1, max_length=32)
-    email: EmailStr
+    email: Email
     visitor_uuid: str | None = Field(None, max_length=64)
     ip: str | None = Field(None, max_length=45)
 
@@ -207,12 +232,12 @@ class OfferResultOut(Schema):
 
 
 class ReferralIn(In):
-    campaign: str = Field(min_length=1, max_length=64)
-    advocate_email: EmailStr
-    friend_email: EmailStr | None = None
+    campaign: SlugStr
+    advocate_email: Email
+    friend_email: Email | None = None
     order_number: str | None = Field(None, max_length=200)
-    subtotal: Money = Field(ge=0, max_digits=14, decimal_places=2)
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    subtotal: Money
+    currency: Currency | None = None
     external_id: str | None = Field(None, min_length=1, max_length=200)
 
 

@@ -17,15 +17,26 @@ Example:
     }
 """
 
-from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, create_model
 
-from vouch.fraud.checks import CHECKS
+from vouch.fraud.checks import CHECKS, DEFAULT_ACTIONS
 from vouch.pipelines import PIPELINES
 
-Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="lower-case letters, digits, - and _")
+Money = Annotated[
+    str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", description="a decimal string", examples=["49.90"])
+]
+_LOCAL = r"[^\x00-\x20\x7f@\"(),:;<>\[\]\\]{1,64}"
+_LABEL = r"[^\x00-\x20\x7f@\"(),:;<>\[\]\\.]{1,63}"
+Email = Annotated[
+    str, Field(pattern=f"^{_LOCAL}@{_LABEL}(\\.{_LABEL})+$", max_length=254, examples=["levi@example.com"])
+]
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+SlugStr = Annotated[str, Field(pattern=SLUG_PATTERN, description="lower-case letters, digits, - and _")]
+Slug = Field(pattern=SLUG_PATTERN, description="lower-case letters, digits, - and _")
+Code = Annotated[str, Field(min_length=3, max_length=255)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
 class Strict(BaseModel):
@@ -33,31 +44,62 @@ class Strict(BaseModel):
 
 
 class FriendOffer(Strict):
-    coupon_list: str | None = Field(None, description="coupon list the friend's single-use code comes from")
-    code: str | None = Field(None, description="one fixed code for every friend, instead of a list")
-    expires_in_days: int | None = Field(
+    coupon_list: SlugStr | None = Field(
+        None, description="coupon list the friend's single-use code comes from"
+    )
+    code: Code | None = Field(None, description="one fixed code for every friend, instead of a list")
+    expires_in_days: StrictInt | None = Field(
         30, ge=1, le=3650, description="the friend's offer expires this long after the claim"
     )
     description: str = Field("", max_length=500)
 
 
-class Incentive(Strict):
-    kind: Literal["coupon", "credit", "gift_card", "points"]
-    coupon_list: str | None = Field(None, description="for coupon and gift_card: the list codes come from")
-    code: str | None = Field(None, description="for coupon: one fixed code instead of a list")
-    value: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+class _Incentive(Strict):
+    value: Money | None = None
+    currency: Currency = "USD"
     description: str = Field("", max_length=500)
 
-    @model_validator(mode="after")
-    def _source_of_code(self):
-        if self.kind == "gift_card" and not self.coupon_list:
-            raise ValueError("a gift_card incentive needs the coupon_list its codes come from")
-        if self.kind == "coupon" and not (self.coupon_list or self.code):
-            raise ValueError("a coupon incentive needs a coupon_list or a fixed code")
-        if self.kind in ("credit", "points") and self.value is None:
-            raise ValueError(f"a {self.kind} incentive needs a value")
-        return self
+    @property
+    def list_slug(self) -> str | None:
+        return getattr(self, "coupon_list", None)
+
+    @property
+    def fixed_code(self) -> str | None:
+        return getattr(self, "code", None)
+
+
+class CouponFromList(_Incentive):
+    """A single-use code from a coupon list."""
+
+    kind: Literal["coupon"]
+    coupon_list: SlugStr
+
+
+class CouponFixedCode(_Incentive):
+    """The same code for everyone."""
+
+    kind: Literal["coupon"]
+    code: Code
+
+
+class GiftCard(_Incentive):
+    """A gift card of `value`, its code from a coupon list."""
+
+    kind: Literal["gift_card"]
+    coupon_list: SlugStr
+
+
+class Credit(_Incentive):
+    kind: Literal["credit"]
+    value: Money
+
+
+class Points(_Incentive):
+    kind: Literal["points"]
+    value: Money
+
+
+Incentive = CouponFromList | CouponFixedCode | GiftCard | Credit | Points
 
 
 class Incentives(Strict):
@@ -66,32 +108,35 @@ class Incentives(Strict):
 
 
 Action = Literal["ignore", "flag", "block"]
+PipelineName = Literal.__getitem__(tuple(PIPELINES))
+
+FraudChecks = create_model(
+    "FraudChecks",
+    __base__=Strict,
+    **{
+        check: (Action | None, Field(None, description=f"default: {DEFAULT_ACTIONS[check]}"))
+        for check in CHECKS
+    },
+)
 
 
 class FraudSettings(Strict):
-    checks: dict[str, Action] = Field(
-        default_factory=dict, description=f"per check: ignore, flag or block. Checks: {', '.join(CHECKS)}"
-    )
-    velocity_per_hour: int | None = Field(10, ge=1)
-    velocity_per_day: int | None = Field(50, ge=1)
+    checks: FraudChecks = Field(default_factory=FraudChecks, description="per check: ignore, flag or block")
+    velocity_per_hour: StrictInt | None = Field(10, ge=1, le=1_000_000)
+    velocity_per_day: StrictInt | None = Field(50, ge=1, le=1_000_000)
 
-    @field_validator("checks")
-    @classmethod
-    def _known_checks(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(CHECKS))
-        if unknown:
-            raise ValueError(f"unknown fraud checks {unknown}; known: {list(CHECKS)}")
-        return value
+    def actions(self) -> dict[str, str]:
+        return self.checks.model_dump(exclude_none=True)
 
 
 class Limits(Strict):
-    advocate_rewards_lifetime: int | None = Field(None, ge=0)
-    advocate_rewards_per_year: int | None = Field(None, ge=0, description="per calendar year")
-    advocate_rewards_per_30_days: int | None = Field(None, ge=0, description="rolling 30 days")
+    advocate_rewards_lifetime: StrictInt | None = Field(None, ge=0)
+    advocate_rewards_per_year: StrictInt | None = Field(None, ge=0, description="per calendar year")
+    advocate_rewards_per_30_days: StrictInt | None = Field(None, ge=0, description="rolling 30 days")
 
 
 class Delays(Strict):
-    auto_approval_hours: float = Field(
+    auto_approval_hours: StrictFloat | StrictInt = Field(
         0, ge=0, le=24 * 365, description="pending → approved after this; 0 = at once"
     )
 
@@ -99,7 +144,7 @@ class Delays(Strict):
 class CampaignDefinition(Strict):
     slug: str = Slug
     name: str = Field(min_length=1, max_length=200)
-    pipeline: str = Field("purchase_with_fraud_review", description=f"one of: {', '.join(PIPELINES)}")
+    pipeline: PipelineName = Field("purchase_with_fraud_review", description="the pipeline preset")
     status: Literal["active", "paused", "ended"] = "active"
     friend_offer: FriendOffer = Field(default_factory=FriendOffer)
     incentives: Incentives = Field(default_factory=Incentives)
@@ -107,14 +152,7 @@ class CampaignDefinition(Strict):
     limits: Limits = Field(default_factory=Limits)
     delays: Delays = Field(default_factory=Delays)
 
-    @field_validator("pipeline")
-    @classmethod
-    def _known_pipeline(cls, value: str) -> str:
-        if value not in PIPELINES:
-            raise ValueError(f"unknown pipeline '{value}'; known: {', '.join(PIPELINES)}")
-        return value
-
     def coupon_list_slugs(self) -> set[str]:
         named = [self.friend_offer.coupon_list]
-        named += [i.coupon_list for i in (self.incentives.advocate, self.incentives.friend) if i]
+        named += [i.list_slug for i in (self.incentives.advocate, self.incentives.friend) if i]
         return {slug for slug in named if slug}

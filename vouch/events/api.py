@@ -3,7 +3,6 @@ from ninja import Header, Router, Status
 from vouch.api.main import ERRORS, idempotent
 from vouch.api.schemas import EventIn, EventResultOut
 from vouch.api.shapes import event_shape, referral_shape, reward_shape
-from vouch.errors import Invalid
 from vouch.events.services import event_ingest
 from vouch.referrals.selectors import referral_for_site
 
@@ -18,12 +17,6 @@ def report_event(
     """Report a purchase, signup, refund or custom action. Idempotent by type + id:
     the same body again answers 200 and changes nothing; another body is 409."""
     data = payload.model_dump(mode="json", exclude_none=True)
-    if payload.type in ("purchase", "signup") and not payload.email:
-        raise Invalid(
-            "invalid_request",
-            f"A {payload.type} event needs the customer's email.",
-            details=[{"field": "email", "message": "required for purchase and signup"}],
-        )
     ingested = event_ingest(site=request.site, data=data, actor=request.actor)
     event = ingested.event
     referral = referral_for_site(site=request.site, ref=event.referral_id) if event.referral_id else None

@@ -62,11 +62,13 @@ def fraud_facts_gather(*, referral, event: Event | None) -> Facts:
         .aggregate(day=Count("id"), hour=Count("id", filter=Q(created_at__gte=now - timedelta(hours=1))))
     )
     cross = ()
-    if referral.friend_id:
+    if referral.friend_id and referral.friend_id != referral.advocate_id:
         cross = tuple(
             Referral.objects.filter(
                 site_id=site_id, advocate_id=referral.friend_id, friend_id=referral.advocate_id
-            ).values_list("id", flat=True)[:20]
+            )
+            .exclude(pk=referral.pk)
+            .values_list("id", flat=True)[:20]
         )
     blacklist = tuple(
         BlacklistRule(kind=kind, value=value, id=pk)
@@ -90,7 +92,7 @@ def fraud_review(*, referral, event: Event | None, definition: CampaignDefinitio
     settings = definition.fraud
     results = run_checks(
         facts=facts,
-        actions=settings.checks,
+        actions=settings.actions(),
         velocity=Velocity(per_hour=settings.velocity_per_hour, per_day=settings.velocity_per_day),
     )
     now = clock.now()

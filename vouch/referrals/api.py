@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.db import transaction
 from ninja import Header, Query, Router, Schema, Status
 from pydantic import Field
@@ -103,7 +105,7 @@ def create_referral(
             friend=friend,
             actor=request.actor,
             order_number=payload.order_number or "",
-            subtotal=payload.subtotal,
+            subtotal=Decimal(payload.subtotal),
             currency=payload.currency or (incentive.currency if incentive else "USD"),
             external_id=payload.external_id,
         )

@@ -9,6 +9,7 @@ is an update guarded on the status it was read in.
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -116,8 +117,8 @@ def reward_create(
     reason_code: str = "",
 ) -> Reward:
     coupon_list = None
-    if incentive.coupon_list:
-        coupon_list = coupon_list_get_or_create(site=referral.site, slug=incentive.coupon_list)
+    if incentive.list_slug:
+        coupon_list = coupon_list_get_or_create(site=referral.site, slug=incentive.list_slug)
     now = clock.now()
     reward = Reward.objects.create(
         site_id=referral.site_id,
@@ -128,8 +129,8 @@ def reward_create(
         kind=incentive.kind,
         status=status,
         coupon_list=coupon_list,
-        code="" if coupon_list else (incentive.code or ""),
-        value=incentive.value,
+        code="" if coupon_list else (incentive.fixed_code or ""),
+        value=Decimal(incentive.value) if incentive.value is not None else None,
         currency=incentive.currency,
         reason=reason,
         reason_code=reason_code,

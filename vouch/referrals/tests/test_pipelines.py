@@ -2,7 +2,7 @@
 
 import pytest
 
-from vouch.pipelines import API, ENGINE, IMPORT, STAFF, PURCHASE_WITH_FRAUD_REVIEW, allowed_targets, decide
+from vouch.pipelines import API, ENGINE, IMPORT, PURCHASE_WITH_FRAUD_REVIEW, STAFF, allowed_targets, decide
 
 P = PURCHASE_WITH_FRAUD_REVIEW
 

@@ -1,0 +1,16 @@
+from django.core.management.base import BaseCommand
+
+from vouch.ops.demo import demo_load
+
+
+class Command(BaseCommand):
+    help = "Load a demo site (campaigns, people, shares, purchases, referrals, rewards) and print its logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--site", default="demo", help="slug of the demo site (default: demo)")
+        parser.add_argument("--seed", type=int, default=7, help="seed of the demo's random choices")
+
+    def handle(self, *args, site, seed, **options):
+        result = demo_load(site_slug=site, seed=seed, out=self.stdout.write)
+        if result is None:
+            self.stdout.write("Demo site already loaded.")
