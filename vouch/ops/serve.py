@@ -34,6 +34,9 @@ def serve() -> int:
                 os.getenv("WEB_CONCURRENCY", "2"),
                 "--access-logfile",
                 "-",
+                # Long query strings get the API's own 422, not gunicorn's undocumented 414.
+                "--limit-request-line",
+                "0",
             ]
         ),
         subprocess.Popen([os.path.join(bindir, "vouch"), "worker"]),
