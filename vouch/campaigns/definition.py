@@ -19,7 +19,7 @@ Example:
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from vouch.fraud.checks import CHECKS, DEFAULT_ACTIONS
 from vouch.pipelines import PIPELINES
@@ -36,6 +36,24 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 SlugStr = Annotated[str, Field(pattern=SLUG_PATTERN, description="lower-case letters, digits, - and _")]
 Slug = Field(pattern=SLUG_PATTERN, description="lower-case letters, digits, - and _")
 Code = Annotated[str, Field(min_length=3, max_length=255)]
+
+
+def _json_number(value):
+    """JSON Schema's integer and number: no booleans, no numbers written as text."""
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def integer(**bounds):
+    """An integer field; bounds come before the validator so the OpenAPI schema shows them."""
+    return Annotated[int, Field(**bounds), BeforeValidator(_json_number)]
+
+
+def number(**bounds):
+    return Annotated[float, Field(**bounds), BeforeValidator(_json_number)]
+
+
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 
@@ -48,8 +66,8 @@ class FriendOffer(Strict):
         None, description="coupon list the friend's single-use code comes from"
     )
     code: Code | None = Field(None, description="one fixed code for every friend, instead of a list")
-    expires_in_days: StrictInt | None = Field(
-        30, ge=1, le=3650, description="the friend's offer expires this long after the claim"
+    expires_in_days: integer(ge=1, le=3650) | None = Field(
+        30, description="the friend's offer expires this long after the claim"
     )
     description: str = Field("", max_length=500)
 
@@ -122,22 +140,25 @@ FraudChecks = create_model(
 
 class FraudSettings(Strict):
     checks: FraudChecks = Field(default_factory=FraudChecks, description="per check: ignore, flag or block")
-    velocity_per_hour: StrictInt | None = Field(10, ge=1, le=1_000_000)
-    velocity_per_day: StrictInt | None = Field(50, ge=1, le=1_000_000)
+    velocity_per_hour: integer(ge=1, le=1_000_000) | None = 10
+    velocity_per_day: integer(ge=1, le=1_000_000) | None = 50
 
     def actions(self) -> dict[str, str]:
         return self.checks.model_dump(exclude_none=True)
 
 
+Count = integer(ge=0, le=1_000_000)
+
+
 class Limits(Strict):
-    advocate_rewards_lifetime: StrictInt | None = Field(None, ge=0)
-    advocate_rewards_per_year: StrictInt | None = Field(None, ge=0, description="per calendar year")
-    advocate_rewards_per_30_days: StrictInt | None = Field(None, ge=0, description="rolling 30 days")
+    advocate_rewards_lifetime: Count | None = None
+    advocate_rewards_per_year: Count | None = Field(None, description="per calendar year")
+    advocate_rewards_per_30_days: Count | None = Field(None, description="rolling 30 days")
 
 
 class Delays(Strict):
-    auto_approval_hours: StrictFloat | StrictInt = Field(
-        0, ge=0, le=24 * 365, description="pending → approved after this; 0 = at once"
+    auto_approval_hours: number(ge=0, le=24 * 365) = Field(
+        0, description="pending → approved after this; 0 = at once"
     )
 
 
