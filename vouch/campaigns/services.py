@@ -14,7 +14,7 @@ def campaign_create(*, site: Site, definition: CampaignDefinition, actor: ActorR
         if Campaign.objects.filter(site=site, slug=definition.slug).exists():
             raise Conflict("campaign_exists", f"A campaign '{definition.slug}' already exists on this site.")
         for slug in definition.coupon_list_slugs():
-            coupon_list_get_or_create(site=site, slug=slug)
+            coupon_list_get_or_create(site_id=site.pk, slug=slug)
         stored = definition.model_dump(mode="json")
         campaign = Campaign.objects.create(
             site=site,
@@ -48,7 +48,7 @@ def campaign_update(*, campaign: Campaign, definition: CampaignDefinition, actor
                 f"to {definition.pipeline}.",
             )
         for slug in definition.coupon_list_slugs():
-            coupon_list_get_or_create(site=campaign.site, slug=slug)
+            coupon_list_get_or_create(site_id=campaign.site_id, slug=slug)
         before = campaign.definition
         campaign.definition = definition.model_dump(mode="json")
         campaign.name, campaign.pipeline, campaign.status = (

@@ -37,8 +37,8 @@ def code_problem(code: str) -> str | None:
     return None
 
 
-def coupon_list_get_or_create(*, site: Site, slug: str) -> CouponList:
-    coupon_list, _ = CouponList.objects.get_or_create(site=site, slug=slug, defaults={"name": slug})
+def coupon_list_get_or_create(*, site_id: int, slug: str) -> CouponList:
+    coupon_list, _ = CouponList.objects.get_or_create(site_id=site_id, slug=slug, defaults={"name": slug})
     return coupon_list
 
 
@@ -118,7 +118,7 @@ def reward_create(
 ) -> Reward:
     coupon_list = None
     if incentive.list_slug:
-        coupon_list = coupon_list_get_or_create(site=referral.site, slug=incentive.list_slug)
+        coupon_list = coupon_list_get_or_create(site_id=referral.site_id, slug=incentive.list_slug)
     now = clock.now()
     reward = Reward.objects.create(
         site_id=referral.site_id,
@@ -229,6 +229,7 @@ def rewards_apply_effect(*, referral, effect: str, why: EffectReason | None = No
         .order_by("id")
     )
     for reward in rewards:
+        reward.referral = referral
         if effect == "release":
             if reward.status == Status.BLOCKED:
                 _reward_set_status(
@@ -253,7 +254,7 @@ def coupon_list_top_up(*, site: Site, slug: str, codes: list[str], actor: ActorR
     """Add codes to a list (created if new) and, in the same transaction, give the
     rewards waiting for a coupon in it, oldest first."""
     with transaction.atomic():
-        coupon_list = coupon_list_get_or_create(site=site, slug=slug)
+        coupon_list = coupon_list_get_or_create(site_id=site.pk, slug=slug)
         result = TopUpResult(coupon_list=coupon_list)
         wanted: dict[str, None] = {}
         for position, raw in enumerate(codes, start=1):

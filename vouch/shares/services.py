@@ -126,7 +126,7 @@ def offer_claim(*, share: Share, email: str, actor: ActorRef, visitor_uuid: str 
             with transaction.atomic():
                 coupon, code = None, spec.code or ""
                 if spec.coupon_list:
-                    coupon_list = coupon_list_get_or_create(site=share.site, slug=spec.coupon_list)
+                    coupon_list = coupon_list_get_or_create(site_id=share.site_id, slug=spec.coupon_list)
                     coupon = coupon_claim(coupon_list=coupon_list)
                     code = coupon.code if coupon else code
                 offer = Offer.objects.create(
