@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from vouch.api.main import mount
 from vouch.shares.views import share_landing
@@ -7,6 +8,7 @@ from vouch.shares.views import share_landing
 api = mount()
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("api/v1/", api.urls),
     path("r/<str:code>", share_landing, name="share-landing"),
     path("anymail/", include("anymail.urls")),
