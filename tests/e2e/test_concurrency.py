@@ -93,3 +93,38 @@ def test_two_hundred_approvals_racing_for_one_hundred_codes():
     assert len(set(codes)) == 100
     assert Coupon.objects.filter(coupon_list__site=site, given_at__isnull=True).count() == 0
     assert Referral.objects.filter(site=site, status="approved").count() == 200
+
+
+def test_two_workers_take_each_due_step_once():
+    from datetime import timedelta
+
+    from vouch import clock
+    from vouch.campaigns.definition import CampaignDefinition
+    from vouch.campaigns.services import campaign_create
+    from vouch.referrals.models import StatusChange, TimedStep
+    from vouch.worker import run_once
+
+    site = site_create(slug="workers")
+    definition = CampaignDefinition.model_validate({**CAMPAIGN, "delays": {"auto_approval_hours": 1}})
+    campaign = campaign_create(site=site, definition=definition, actor=STAFF)
+    stock(site, "advocate-codes", [f"W{i:04}" for i in range(60)])
+    for i in range(60):
+        referral_create_manual(
+            campaign=campaign,
+            advocate=person_get_or_create(site=site, email=f"adv{i}@example.com"),
+            friend=person_get_or_create(site=site, email=f"fr{i}@example.org"),
+            actor=STAFF,
+            subtotal=50,
+            currency="USD",
+        )
+    clock.advance(timedelta(hours=2))
+
+    def drain(_):
+        while run_once(batch=5):
+            pass
+
+    in_threads(2, drain, [0, 1])
+
+    assert TimedStep.objects.filter(site=site, done_at__isnull=True).count() == 0
+    assert StatusChange.objects.filter(site=site, to_status="approved").count() == 60
+    assert Reward.objects.filter(site=site, status="given").count() == 60
