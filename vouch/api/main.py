@@ -162,9 +162,10 @@ def mount() -> NinjaAPI:
     from vouch.events.api import router as events
     from vouch.people.api import router as people
     from vouch.referrals.api import router as referrals
+    from vouch.referrals.import_api import router as referral_import
     from vouch.rewards.api import router as rewards
     from vouch.shares.api import router as shares
 
-    for router in (events, shares, people, referrals, rewards, campaigns, emails):
+    for router in (events, shares, people, referral_import, referrals, rewards, campaigns, emails):
         api.add_router("", router)
     return api

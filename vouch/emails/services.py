@@ -1,6 +1,8 @@
 """Emails are rows written in the business transaction (`queued`) and sent later
 by the worker, so nothing reaches the outside world before the transaction commits."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.db import transaction
 from django.template import Context, Engine
@@ -14,8 +16,13 @@ from vouch.people.models import Person
 _engine = Engine(autoescape=False)
 
 
+@lru_cache(maxsize=256)
+def _template(source: str):
+    return _engine.from_string(source)
+
+
 def _render(source: str, context: dict) -> str:
-    return _engine.from_string(source).render(Context(context))
+    return _template(source).render(Context(context))
 
 
 def email_queue(*, person: Person, type: str, context: dict, referral=None) -> Email:

@@ -23,7 +23,7 @@ def _advocate_facts(referral) -> PartyFacts:
     advocate = referral.advocate
     events = list(
         Event.objects.filter(site_id=referral.site_id, person=advocate)
-        .order_by("-id")
+        .order_by("-occurred_at")
         .values_list("ip", "visitor_uuid", "shipping_address")[:RECENT_ROWS]
     )
     shares = list(

@@ -32,7 +32,9 @@ class Coupon(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["coupon_list", "code"], name="coupon_code_per_list")]
         indexes = [
-            models.Index(fields=["coupon_list", "given_at", "id"], name="coupon_free"),
+            models.Index(
+                fields=["coupon_list", "id"], condition=models.Q(given_at__isnull=True), name="coupon_free"
+            ),
             models.Index(fields=["site", "code"], name="coupon_code"),
         ]
 

@@ -181,8 +181,9 @@ def rewards_create_for_referral(*, referral, definition: CampaignDefinition) -> 
     rewards = []
     advocate_incentive = definition.incentives.advocate
     if advocate_incentive:
-        advocate = lock_row(Person, pk=referral.advocate_id)
-        limit = _limit_reached(definition=definition, advocate=advocate)
+        limits = definition.limits.model_dump(exclude_none=True)
+        advocate = lock_row(Person, pk=referral.advocate_id) if limits else referral.advocate
+        limit = _limit_reached(definition=definition, advocate=advocate) if limits else None
         rewards.append(
             reward_create(
                 referral=referral,

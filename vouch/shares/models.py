@@ -26,7 +26,10 @@ class Share(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["site", "friend_email"], name="share_friend_email")]
+        indexes = [
+            models.Index(fields=["site", "friend_email"], name="share_friend_email"),
+            models.Index(fields=["site", "advocate"], name="share_advocate"),
+        ]
 
 
 class Visit(models.Model):
@@ -69,4 +72,5 @@ class Offer(models.Model):
         indexes = [
             models.Index(fields=["site", "coupon_code"], name="offer_coupon_code"),
             models.Index(fields=["site", "visitor_uuid"], name="offer_visitor"),
+            models.Index(fields=["site", "friend"], name="offer_friend"),
         ]

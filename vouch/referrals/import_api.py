@@ -1,0 +1,118 @@
+import functools
+import hashlib
+import io
+from typing import Literal
+
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http.multipartparser import MultiPartParserError
+from ninja import File, Header, Router, Schema, Status
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from vouch.api.main import ERRORS, api, idempotent
+from vouch.referrals.csv_import import check_utf8
+from vouch.referrals.imports import referrals_import
+
+router = Router(tags=["referrals"])
+
+# What the OpenAPI document promises of the upload: its first line is one of the headers the
+# import accepts (it also accepts any column order, letter case, `;` separators and extra columns).
+HEADER_PATTERN = r"^(referralkey_ID|referralkey_externalid|referralkey_email),status(,note)?(,amount)?\r?\n"
+
+
+class CsvFile(UploadedFile):
+    """An uploaded file, documented as a CSV whose first line is a header the import accepts,
+    so an OpenAPI client (and fuzzer) knows a file without one is refused with 422."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema, handler) -> dict:
+        return {
+            "type": "string",
+            "contentMediaType": "application/octet-stream",
+            "pattern": HEADER_PATTERN,
+            "description": "a CSV file, UTF-8; the first line is the header",
+        }
+
+
+UNREADABLE_UPLOADS = (MultiPartParserError, TooManyFilesSent, TooManyFieldsSent, RequestDataTooBig)
+
+
+def _unreadable_upload(request, exc):
+    """Django raises these while ninja reads the upload, before any view runs; left alone they
+    become a bare 400 outside the error envelope. This is the API's only multipart endpoint."""
+    body = {
+        "error": {"code": "malformed_body", "message": f"The upload could not be read: {exc}", "details": []}
+    }
+    return api.create_response(request, body, status=422)
+
+
+for _exception in UNREADABLE_UPLOADS:
+    api.add_exception_handler(_exception, _unreadable_upload)
+
+
+class ImportRowOut(Schema):
+    line: int = Field(description="the line as a spreadsheet shows it; the header is line 1")
+    key: str = Field(description="the key column's value, as written")
+    status: str = Field(description="the status asked for (snake_case when it is a known status)")
+    outcome: Literal["will_change", "changed", "unchanged", "error"]
+    referral: int | None = Field(description="the referral's id, once the key found one")
+    from_status: str | None = Field(alias="from", description="the referral's status before the import")
+    code: str | None = Field(
+        description="for an error: unknown_key, ambiguous_email, unknown_status, "
+        "transition_not_allowed, malformed_row, duplicate_key (or status_changed when applying)"
+    )
+    reason: str | None = Field(
+        description="a sentence for a person; for a refused change, the pipeline's rule"
+    )
+
+
+class ImportReportOut(Schema):
+    batch_id: str = Field(description="names the batch in each change's history and audit entry")
+    dry_run: bool
+    summary: dict[str, int] = Field(
+        description='{"rows", "will_change" (dry run) or "changed", "unchanged", "errors"}'
+    )
+    rows: list[ImportRowOut]
+
+
+def _upload_fingerprint(view):
+    """`idempotent` hashes `request.body`, which Django refuses once a multipart upload has been
+    parsed (RawPostDataException). With an Idempotency-Key, hand it the upload's hash and the
+    dry_run flag instead, read in chunks, so the same file and flag replay and anything else is a 409."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, file: UploadedFile, dry_run: bool = True, **kwargs):
+        if request.headers.get("Idempotency-Key"):
+            digest = hashlib.sha256()
+            for chunk in file.chunks():
+                digest.update(chunk)
+            file.seek(0)
+            request._body = f"{digest.hexdigest()}:dry_run={dry_run}".encode()
+        return view(request, *args, file=file, dry_run=dry_run, **kwargs)
+
+    return wrapper
+
+
+@router.post("/referrals/import", response={200: ImportReportOut, **ERRORS}, by_alias=True)
+@_upload_fingerprint
+@idempotent
+def import_referrals(
+    request,
+    file: File[CsvFile],
+    dry_run: bool = True,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+):
+    """Bulk status update from a CSV (multipart field `file`, UTF-8). Columns: `status` and exactly
+    one key column of `referralkey_ID`, `referralkey_externalid`, `referralkey_email` (the friend's
+    email); optional `note` (the reason recorded) and `amount` (checked, not stored). With
+    `dry_run=true` (the default) each row's outcome is listed and nothing changes; `dry_run=false`
+    applies the valid rows, each on its own. A wrong header or a file that is not UTF-8 is 422
+    `invalid_csv`."""
+    check_utf8(file.file)
+    file.file.seek(0)
+    lines = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
+    try:
+        report = referrals_import(site=request.site, lines=lines, actor=request.actor, apply=not dry_run)
+    finally:
+        lines.detach()
+    return Status(200, report.as_dict())
