@@ -173,3 +173,12 @@ def test_missing_or_wrong_key_is_401(api, db):
     wrong = Client().get("/api/v1/referrals", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "unauthorized"
+
+
+def test_nul_characters_are_dropped_before_they_reach_the_database(api, campaign):
+    assert api.get("/campaigns", q="sp\x00ring").status_code == 200
+    assert api.get("/people/levi\x00@yahoo.com").status_code == 404
+    assert api.get("/referrals/ext:\x00").status_code == 404
+    response = purchase(api, order="ORDER\x00-9", email="levi@yahoo.com", shipping_address="1 Main\x00 St")
+    assert response.status_code == 201
+    assert response.json()["event"]["id"] == "ORDER-9"

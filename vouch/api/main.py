@@ -7,9 +7,12 @@ import json
 import logging
 from datetime import timedelta
 
+import ninja.parser
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -44,7 +47,28 @@ class ApiKeyAuth(HttpBearer):
         return key
 
 
+def without_nul(value):
+    """PostgreSQL text cannot hold NUL characters; they carry no meaning in any field, so
+    they are dropped from every string the API reads instead of failing the write."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    return value
+
+
+class Parser(ninja.parser.Parser):
+    def parse_body(self, request):
+        return without_nul(super().parse_body(request))
+
+    def parse_querydict(self, data, list_fields, request):
+        return without_nul(super().parse_querydict(data, list_fields, request))
+
+
 api = NinjaAPI(
+    parser=Parser(),
     title="Vouch integration API",
     version="1",
     description='Referral-program engine. Errors are `{"error": {"code", "message", "details"}}`. '
@@ -65,7 +89,20 @@ def _vouch_error(request, exc: VouchError):
     return _error(request, exc.status, exc.code, exc.message, exc.details)
 
 
-_NOT_FIELDS = {"body", "query", "path", "header", "payload", "data", "purchase", "signup", "refund", "custom"}
+_NOT_FIELDS = {
+    "body",
+    "query",
+    "path",
+    "header",
+    "payload",
+    "data",
+    "form",
+    "file",
+    "purchase",
+    "signup",
+    "refund",
+    "custom",
+}
 
 
 def _field_name(loc) -> str:
@@ -107,6 +144,38 @@ def _not_found(request, exc):
     return _error(request, 404, "not_found", "Nothing is at this address.")
 
 
+def request_fingerprint(request) -> str:
+    """What makes two requests "the same" for an Idempotency-Key: method, path, query and
+    body. A multipart body is hashed through its parsed fields and files, because Django
+    refuses `request.body` once it has parsed an upload."""
+    digest = hashlib.sha256(
+        f"{request.method} {request.path}?{request.META.get('QUERY_STRING', '')}".encode()
+    )
+    if request.content_type == "multipart/form-data":
+        for name, value in sorted(request.POST.items()):
+            digest.update(f"{name}={value}".encode())
+        for name, upload in sorted(request.FILES.items()):
+            digest.update(name.encode())
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    else:
+        digest.update(request.body)
+    return digest.hexdigest()
+
+
+UNREADABLE_UPLOADS = (MultiPartParserError, TooManyFilesSent, TooManyFieldsSent, RequestDataTooBig)
+
+
+def _unreadable_upload(request, exc):
+    """Django raises these while it reads an upload, before any view runs."""
+    return _error(request, 422, "malformed_body", f"The upload could not be read: {exc}")
+
+
+for _exception in UNREADABLE_UPLOADS:
+    api.add_exception_handler(_exception, _unreadable_upload)
+
+
 def idempotent(view):
     """Stripe's Idempotency-Key: the first answer to a key is stored with the
     business write, in its transaction, and replayed to the same key and body for
@@ -120,11 +189,11 @@ def idempotent(view):
         if len(key) > 255:
             raise Invalid("idempotency_key_invalid", "An Idempotency-Key has at most 255 characters.")
         site = request.site
-        digest = hashlib.sha256(request.body).hexdigest()
+        digest = request_fingerprint(request)
         since = clock.now() - IDEMPOTENCY_WINDOW
         record = IdempotencyRecord.objects.filter(site=site, key=key).first()
         if record is not None and record.created_at >= since:
-            if record.body_hash != digest or record.path != request.path:
+            if record.body_hash != digest:
                 raise Conflict(
                     "idempotency_key_reused",
                     "This Idempotency-Key was already used with a different request in the last 24 hours.",

@@ -4,7 +4,7 @@ from vouch.sites.models import Site
 
 
 def normalise_email(email: str) -> str:
-    return (email or "").strip().lower()
+    return (email or "").replace("\x00", "").strip().lower()
 
 
 class Person(models.Model):

@@ -1,15 +1,11 @@
-import functools
-import hashlib
 import io
 from typing import Literal
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http.multipartparser import MultiPartParserError
 from ninja import File, Header, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from vouch.api.main import ERRORS, api, idempotent
+from vouch.api.main import ERRORS, idempotent
 from vouch.referrals.csv_import import check_utf8
 from vouch.referrals.imports import referrals_import
 
@@ -32,22 +28,6 @@ class CsvFile(UploadedFile):
             "pattern": HEADER_PATTERN,
             "description": "a CSV file, UTF-8; the first line is the header",
         }
-
-
-UNREADABLE_UPLOADS = (MultiPartParserError, TooManyFilesSent, TooManyFieldsSent, RequestDataTooBig)
-
-
-def _unreadable_upload(request, exc):
-    """Django raises these while ninja reads the upload, before any view runs; left alone they
-    become a bare 400 outside the error envelope. This is the API's only multipart endpoint."""
-    body = {
-        "error": {"code": "malformed_body", "message": f"The upload could not be read: {exc}", "details": []}
-    }
-    return api.create_response(request, body, status=422)
-
-
-for _exception in UNREADABLE_UPLOADS:
-    api.add_exception_handler(_exception, _unreadable_upload)
 
 
 class ImportRowOut(Schema):
@@ -75,26 +55,7 @@ class ImportReportOut(Schema):
     rows: list[ImportRowOut]
 
 
-def _upload_fingerprint(view):
-    """`idempotent` hashes `request.body`, which Django refuses once a multipart upload has been
-    parsed (RawPostDataException). With an Idempotency-Key, hand it the upload's hash and the
-    dry_run flag instead, read in chunks, so the same file and flag replay and anything else is a 409."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, file: UploadedFile, dry_run: bool = True, **kwargs):
-        if request.headers.get("Idempotency-Key"):
-            digest = hashlib.sha256()
-            for chunk in file.chunks():
-                digest.update(chunk)
-            file.seek(0)
-            request._body = f"{digest.hexdigest()}:dry_run={dry_run}".encode()
-        return view(request, *args, file=file, dry_run=dry_run, **kwargs)
-
-    return wrapper
-
-
 @router.post("/referrals/import", response={200: ImportReportOut, **ERRORS}, by_alias=True)
-@_upload_fingerprint
 @idempotent
 def import_referrals(
     request,

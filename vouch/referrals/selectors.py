@@ -24,7 +24,7 @@ def _referrals(site: Site) -> QuerySet[Referral]:
 
 def referral_for_site(*, site: Site, ref: str | int) -> Referral:
     """A referral by id, or by external id written `ext:<external id>`; 404 for another site's."""
-    ref = str(ref)
+    ref = str(ref).replace("\x00", "")
     referrals = _referrals(site)
     if ref.startswith("ext:"):
         referral = referrals.filter(external_id=ref[4:]).first()
