@@ -16,6 +16,27 @@ EVERYONE = PEOPLE | {ENGINE}
 
 RELEASE, HOLD, BLOCK, VOID = "release", "hold", "block", "void"
 
+# Every referral status of API.md; each pipeline uses its own subset.
+STATUSES = (
+    "in_progress",
+    "pending",
+    "flagged",
+    "approved",
+    "voided",
+    "blocked",
+    "unblocked",
+    "offer_unclaimed",
+    "purchase_required",
+    "account_identifier_required",
+    "account_validation_required",
+    "verification_required",
+    "pending_denial",
+    "denied",
+    "expired",
+    "qualified",
+)
+
+
 # A guard sees the statuses the referral has been in (oldest first) and returns
 # the sentence that refuses the transition, or None to allow it.
 Guard = Callable[[Sequence[str]], str | None]

@@ -17,27 +17,8 @@ from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
 from vouch.errors import Invalid
+from vouch.pipelines import STATUSES
 
-# API.md's referral statuses: a word outside this list is `unknown_status`; a word in it that
-# the referral's pipeline does not have is refused later, with the pipeline's own rule.
-STATUSES = (
-    "in_progress",
-    "pending",
-    "flagged",
-    "approved",
-    "voided",
-    "blocked",
-    "unblocked",
-    "offer_unclaimed",
-    "purchase_required",
-    "account_identifier_required",
-    "account_validation_required",
-    "verification_required",
-    "pending_denial",
-    "denied",
-    "expired",
-    "qualified",
-)
 KEY_COLUMNS = {"referralkey_id": "id", "referralkey_externalid": "external_id", "referralkey_email": "email"}
 KEY_NAMES = "referralkey_ID, referralkey_externalid or referralkey_email"
 DELIMITERS = (",", ";", "\t")

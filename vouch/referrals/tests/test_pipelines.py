@@ -93,3 +93,10 @@ def test_every_transition_names_known_statuses():
         assert t.source in P.states and t.target in P.states
     for t in P.timed:
         assert t.source in P.states and t.target in P.states
+
+
+def test_every_pipeline_speaks_only_api_statuses():
+    from vouch.pipelines import PIPELINES, STATUSES
+
+    for pipeline in PIPELINES.values():
+        assert set(pipeline.states) <= set(STATUSES), pipeline.name
