@@ -84,30 +84,60 @@ def timed_step_handle(step_id: int) -> str:
         return outcome
 
 
+INTERRUPTED_SEND = (
+    "The worker stopped while handing this email to the ESP, so it may or may not have gone out; "
+    "it is not sent again so that it cannot arrive twice. Use Resend now if the person did not get it."
+)
+
+
 def email_send_handle(email_id: int) -> str:
-    """Send a queued email. The row is marked sent in the same transaction that
-    sends it; the at-most-once guarantee across a crash after the ESP accepted is
-    the emails issue's (message id recorded before the send)."""
+    """Send a queued email at most once.
+
+    The attempt is recorded (`send_started_at`) and committed before the ESP is called,
+    the call happens outside any transaction (so no database lock waits on the network),
+    and the result is recorded after. A row found with an attempt recorded but no result
+    belongs to a worker that died mid-send: the ESP may have accepted it, so it is closed
+    with that reason instead of being sent again. A send that fails with an error clears
+    its attempt (the ESP refused it) and is retried with backoff.
+    """
     with transaction.atomic():
         email = Email.objects.select_for_update().filter(pk=email_id, status="queued").first()
         if email is None:
             return "already sent"
-        message = EmailMultiAlternatives(
-            subject=email.subject,
-            body=email.text,
-            from_email=email.from_address,
-            to=[email.to],
-            headers={"X-Vouch-Email-Id": str(email.pk)},
-        )
-        if email.html:
-            message.attach_alternative(email.html, "text/html")
+        if email.send_started_at is not None:
+            Email.objects.filter(pk=email.pk).update(
+                status="sent",
+                sent_at=email.send_started_at,
+                reason=INTERRUPTED_SEND,
+                due_at=None,
+                locked_until=None,
+            )
+            return "interrupted send closed without resending"
+        email.send_started_at = clock.now()
+        email.save(update_fields=["send_started_at"])
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.text,
+        from_email=email.from_address,
+        to=[email.to],
+        headers={"X-Vouch-Email-Id": str(email.pk)},
+    )
+    if email.html:
+        message.attach_alternative(email.html, "text/html")
+    try:
         message.send()
-        email.status, email.sent_at, email.due_at, email.locked_until = "sent", clock.now(), None, None
-        email.message_id = (
-            getattr(message, "anymail_status", None) and message.anymail_status.message_id or ""
-        )
-        email.save(update_fields=["status", "sent_at", "due_at", "locked_until", "message_id"])
-        return "sent"
+    except Exception:
+        Email.objects.filter(pk=email.pk).update(send_started_at=None)
+        raise
+    status = getattr(message, "anymail_status", None)
+    Email.objects.filter(pk=email.pk, status="queued").update(
+        status="sent",
+        sent_at=clock.now(),
+        due_at=None,
+        locked_until=None,
+        message_id=(status.message_id or "") if status else "",
+    )
+    return "sent"
 
 
 WORK = (

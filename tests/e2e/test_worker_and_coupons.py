@@ -120,3 +120,37 @@ def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(api, 
     assert Share.objects.count() == 1
     clock.advance(timedelta(hours=25))
     assert api.post("/shares", body, **{"Idempotency-Key": "k-1"}).json() != first.json()
+
+
+def test_an_email_whose_worker_died_mid_send_is_not_sent_again(api, campaign, mailoutbox):
+    _, coupon = share_and_claim(api)
+    purchase(api, coupon=coupon)
+    paid = Email.objects.get(type="advocate_reward_paid")
+    # A worker recorded its attempt, handed the email to the ESP, and was killed before recording it.
+    Email.objects.filter(pk=paid.pk).update(send_started_at=clock.now(), attempts=1)
+
+    run_once()
+
+    paid.refresh_from_db()
+    assert [m.subject for m in mailoutbox] == ["Stephanie sent you an offer"]
+    assert paid.status == "sent"
+    assert "not sent again" in paid.reason
+
+
+def test_a_failing_send_is_retried_with_backoff(api, campaign, mailoutbox, settings):
+    settings.EMAIL_BACKEND = "tests.e2e.failing_backend.EmailBackend"
+    _, coupon = share_and_claim(api)
+    purchase(api, coupon=coupon)
+
+    run_once()
+
+    failed = Email.objects.get(type="advocate_reward_paid")
+    assert failed.status == "queued"
+    assert failed.send_started_at is None
+    assert "ESP unavailable" in failed.last_error
+    assert failed.due_at > clock.now()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    clock.advance(timedelta(minutes=5))
+    run_once()
+    failed.refresh_from_db()
+    assert failed.status == "sent"
