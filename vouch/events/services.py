@@ -134,4 +134,5 @@ def _open_referral_for_purchase(*, event: Event, actor: ActorRef) -> Referral | 
         subtotal=event.subtotal,
         currency=event.currency,
         coupon_code=found.coupon_code,
+        clicked=found.clicked,
     )

@@ -5,6 +5,8 @@ email on a claimed offer → the same IP as a share-link visit within the hour b
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db.models import Exists, OuterRef
+
 from vouch.events.models import Event
 from vouch.shares.models import Offer, Share, Visit
 
@@ -17,6 +19,7 @@ class Attribution:
     offer: Offer | None
     path: str
     coupon_code: str = ""
+    clicked: bool = True
 
 
 def _in_campaign(queryset, campaign):
@@ -25,20 +28,26 @@ def _in_campaign(queryset, campaign):
 
 def attribute(*, event: Event) -> Attribution | None:
     site, campaign = event.site_id, event.campaign
-    offers = _in_campaign(Offer.objects.filter(site_id=site), campaign).select_related(
-        "share", "share__advocate", "share__campaign"
+    offers = (
+        _in_campaign(Offer.objects.filter(site_id=site), campaign)
+        .select_related("share", "share__advocate", "share__campaign")
+        .annotate(clicked=Exists(Visit.objects.filter(share_id=OuterRef("share_id"))))
     )
     codes = [c.strip().upper() for c in event.coupon_codes if c and c.strip()]
     if codes:
         offer = offers.filter(coupon_code__in=codes).order_by("-id").first()
         if offer:
             return Attribution(
-                share=offer.share, offer=offer, path="coupon_code", coupon_code=offer.coupon_code
+                share=offer.share,
+                offer=offer,
+                path="coupon_code",
+                coupon_code=offer.coupon_code,
+                clicked=offer.clicked,
             )
     if event.visitor_uuid:
         offer = offers.filter(visitor_uuid=event.visitor_uuid).order_by("-id").first()
         if offer:
-            return Attribution(share=offer.share, offer=offer, path="visitor_uuid")
+            return Attribution(share=offer.share, offer=offer, path="visitor_uuid", clicked=offer.clicked)
         visit = (
             Visit.objects.filter(site_id=site, visitor_uuid=event.visitor_uuid)
             .select_related("share", "share__advocate", "share__campaign")
@@ -50,7 +59,7 @@ def attribute(*, event: Event) -> Attribution | None:
     if event.person_id:
         offer = offers.filter(friend_id=event.person_id).order_by("-id").first()
         if offer:
-            return Attribution(share=offer.share, offer=offer, path="email")
+            return Attribution(share=offer.share, offer=offer, path="email", clicked=offer.clicked)
     if event.ip:
         visit = (
             Visit.objects.filter(

@@ -141,6 +141,7 @@ def referral_open(
     subtotal: Decimal | None = None,
     currency: str = "",
     coupon_code: str = "",
+    clicked: bool = False,
 ) -> Referral:
     """Open a referral, create its rewards, run the fraud review and move it to where
     the review sends it (and on, if its pipeline's timers are due at once)."""
@@ -163,7 +164,7 @@ def referral_open(
         attributed_by=attributed_by,
         created_at=now,
         status_changed_at=now,
-        clicked=bool(share and share.visits.exists()),
+        clicked=clicked,
     )
     StatusChange.objects.create(
         site_id=referral.site_id,
