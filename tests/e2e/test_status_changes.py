@@ -164,3 +164,30 @@ def test_changing_the_pipeline_of_a_campaign_with_referrals_is_refused(api, camp
     response = api.put("/campaigns/spring", {**CAMPAIGN, "pipeline": "basic"})
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "pipeline"
+
+
+def test_a_second_manual_referral_with_the_same_external_id_is_a_conflict(api, campaign):
+    body = {
+        "campaign": "spring",
+        "advocate_email": "a@example.com",
+        "subtotal": "30.00",
+        "external_id": "CRM-7",
+    }
+    assert api.post("/referrals", body).status_code == 201
+    again = api.post("/referrals", {**body, "advocate_email": "b@example.com"})
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "duplicate_external_id"
+    assert api.get("/referrals/ext:CRM-7").json()["advocate"]["email"] == "a@example.com"
+
+
+def test_a_paused_campaign_takes_no_new_shares(api, campaign):
+    assert api.put("/campaigns/spring", {**CAMPAIGN, "status": "paused"}).status_code == 200
+    response = api.post(
+        "/shares", {"campaign": "spring", "advocate": {"email": "a@example.com"}, "channel": "sms"}
+    )
+    assert response.status_code == 409
+    assert response.json()["error"] == {
+        "code": "campaign_not_active",
+        "message": "The campaign 'spring' is paused.",
+        "details": [],
+    }
