@@ -73,18 +73,14 @@ def test_share_link_page_shows_the_offer_and_a_claim_gives_the_code(api, campaig
     assert Client().get("/r/NOSUCHCODE").status_code == 404
 
 
-def test_same_ip_as_the_advocate_flags_when_the_campaign_says_flag(api, campaign):
+def purchase_from_the_advocates_ip(api, ip="192.0.2.5"):
     _, coupon = share_and_claim(api)
-    api.post(
-        "/shares",
-        {
-            "campaign": "spring",
-            "advocate": {"email": "stephanie@ganleywestside.com"},
-            "channel": "link",
-            "ip": "192.0.2.5",
-        },
-    )
-    referral = purchase(api, coupon=coupon, ip="192.0.2.5").json()["referral"]
+    share(api, advocate="stephanie@ganleywestside.com", ip=ip)
+    return purchase(api, coupon=coupon, ip=ip).json()["referral"]
+
+
+def test_same_ip_as_the_advocate_flags_when_the_campaign_says_flag(api, campaign):
+    referral = purchase_from_the_advocates_ip(api)
     assert referral["status"] == "flagged"
     assert referral["rewards"][0]["status"] == "pending"
     check = next(
@@ -98,17 +94,7 @@ def test_same_ip_as_the_advocate_flags_when_the_campaign_says_flag(api, campaign
 
 def test_the_same_check_blocks_when_the_campaign_says_block(api, campaign):
     api.put("/campaigns/spring", {**CAMPAIGN, "fraud": {"checks": {"self_referral_ip": "block"}}})
-    _, coupon = share_and_claim(api)
-    api.post(
-        "/shares",
-        {
-            "campaign": "spring",
-            "advocate": {"email": "stephanie@ganleywestside.com"},
-            "channel": "link",
-            "ip": "192.0.2.5",
-        },
-    )
-    referral = purchase(api, coupon=coupon, ip="192.0.2.5").json()["referral"]
+    referral = purchase_from_the_advocates_ip(api)
     assert referral["status"] == "blocked"
     assert referral["rewards"][0]["reason"] == "Referral was blocked for Self-referral by IP address."
 
