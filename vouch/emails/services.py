@@ -58,7 +58,7 @@ def email_queue_for_reward(*, reward, type: str) -> Email:
 
 
 def email_resend(*, email: Email, actor: ActorRef) -> Email:
-    """ "Resend now": a new email row with the same content, pointing to the original."""
+    """The portal's "Resend now": a new email row with the same content, pointing to the original."""
     with transaction.atomic():
         now = clock.now()
         copy = Email.objects.create(

@@ -40,15 +40,12 @@ BLACKLISTED_DOMAIN = "freebies-hub.net"
 
 STAFF_USERS = (("admin", "admin"), ("agent", "agent"), ("viewer", "viewer"))
 
+FRIEND_OFFER = {"coupon_list": "friend-15", "expires_in_days": 30, "description": "15% off your first order"}
 SPRING = {
     "slug": "spring-referral",
     "name": "Spring referral",
     "pipeline": "purchase_with_fraud_review",
-    "friend_offer": {
-        "coupon_list": "friend-15",
-        "expires_in_days": 30,
-        "description": "15% off your first order",
-    },
+    "friend_offer": FRIEND_OFFER,
     "incentives": {
         "advocate": {
             "kind": "coupon",
@@ -64,11 +61,7 @@ VIP = {
     "slug": "vip-referral",
     "name": "VIP referral",
     "pipeline": "purchase_with_fraud_review",
-    "friend_offer": {
-        "coupon_list": "friend-15",
-        "expires_in_days": 30,
-        "description": "15% off your first order",
-    },
+    "friend_offer": FRIEND_OFFER,
     "incentives": {
         "advocate": {
             "kind": "credit",
