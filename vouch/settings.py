@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "vouch.rewards",
     "vouch.emails",
     "vouch.audit",
+    "vouch.webhooks",
+    "vouch.portal",
     "vouch.api",
     "vouch.ops",
 ]
@@ -119,6 +121,13 @@ ANYMAIL = {
 }
 
 NINJA_PAGINATION_PER_PAGE = 50
+
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+SESSION_COOKIE_AGE = envint("SESSION_TIMEOUT_SECONDS", 8 * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
 
 WORKER_BATCH_SIZE = envint("WORKER_BATCH_SIZE", 20)
 WORKER_LEASE_SECONDS = envint("WORKER_LEASE_SECONDS", 60)
