@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "vouch.events",
     "vouch.referrals",
     "vouch.fraud",
+    "vouch.rules",
     "vouch.rewards",
     "vouch.emails",
     "vouch.audit",
