@@ -116,6 +116,10 @@ STATIC_ROOT = DATA_DIR / "static"
 EMAIL_BACKEND = os.getenv("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = DATA_DIR / "outbox"
 DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "referrals@vouch.localhost")
+# The domain of the Message-ID Vouch gives each email (the id tracking events are matched on).
+EMAIL_MESSAGE_ID_DOMAIN = os.getenv(
+    "EMAIL_MESSAGE_ID_DOMAIN", DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "vouch.localhost"
+)
 ANYMAIL = {
     "WEBHOOK_SECRET": os.getenv("ANYMAIL_WEBHOOK_SECRET", ""),
     "MAILGUN_WEBHOOK_SIGNING_KEY": os.getenv("MAILGUN_WEBHOOK_SIGNING_KEY", ""),
@@ -132,6 +136,7 @@ CSRF_COOKIE_HTTPONLY = True
 
 WORKER_BATCH_SIZE = envint("WORKER_BATCH_SIZE", 20)
 WORKER_LEASE_SECONDS = envint("WORKER_LEASE_SECONDS", 60)
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10)
 
 LOGGING = {
     "version": 1,

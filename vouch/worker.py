@@ -19,15 +19,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import make_msgid
 from django.db import connection, transaction
 from django.db.models import F, Model, Q
 
 from vouch import clock
 from vouch.audit.services import ENGINE
 from vouch.emails.models import Email
+from vouch.emails.rendering import unsubscribe_url
+from vouch.emails.services import UNSUBSCRIBED
 from vouch.errors import VouchError
 from vouch.referrals.models import Referral, TimedStep
 from vouch.referrals.services import referral_transition
+from vouch.webhooks.models import Delivery
+from vouch.webhooks.services import webhook_delivery_attempt
 
 log = logging.getLogger("vouch.worker")
 MAX_BACKOFF = timedelta(hours=6)
@@ -93,15 +98,26 @@ INTERRUPTED_SEND = (
 def email_send_handle(email_id: int) -> str:
     """Send a queued email at most once.
 
-    The attempt is recorded (`send_started_at`) and committed before the ESP is called,
-    the call happens outside any transaction (so no database lock waits on the network),
-    and the result is recorded after. A row found with an attempt recorded but no result
-    belongs to a worker that died mid-send: the ESP may have accepted it, so it is closed
-    with that reason instead of being sent again. A send that fails with an error clears
-    its attempt (the ESP refused it) and is retried with backoff.
+    Sending is the one step the database cannot take back, so it is fenced on both
+    sides. First, in a short transaction, the row is locked and the attempt is recorded
+    (`send_started_at`) and committed: from then on any worker that finds the row knows
+    a send may have happened. Then the ESP is called outside any transaction (no lock
+    waits on the network). Then the result, with the ESP's message id, is recorded.
+
+    A row found with an attempt recorded but no result belongs to a worker that died
+    mid-send: the ESP may have accepted the message, so the row is closed as sent with
+    that reason instead of being sent again (staff can "Resend now"). A send that fails
+    with an error never reached the ESP's queue: its attempt is cleared and it is
+    retried with backoff. A person who unsubscribed after the email was queued gets
+    nothing: the row is closed `not_sent` with the reason.
     """
     with transaction.atomic():
-        email = Email.objects.select_for_update().filter(pk=email_id, status="queued").first()
+        email = (
+            Email.objects.select_for_update()
+            .select_related("person")
+            .filter(pk=email_id, status="queued")
+            .first()
+        )
         if email is None:
             return "already sent"
         if email.send_started_at is not None:
@@ -113,14 +129,26 @@ def email_send_handle(email_id: int) -> str:
                 locked_until=None,
             )
             return "interrupted send closed without resending"
+        if email.person.unsubscribed_at is not None:
+            Email.objects.filter(pk=email.pk).update(
+                status="not_sent", reason=UNSUBSCRIBED, due_at=None, locked_until=None
+            )
+            return "not sent: unsubscribed"
         email.send_started_at = clock.now()
-        email.save(update_fields=["send_started_at"])
+        email.message_id = make_msgid(domain=settings.EMAIL_MESSAGE_ID_DOMAIN)
+        email.save(update_fields=["send_started_at", "message_id"])
+    unsubscribe = unsubscribe_url(email.person_id)
     message = EmailMultiAlternatives(
         subject=email.subject,
         body=email.text,
         from_email=email.from_address,
         to=[email.to],
-        headers={"X-Vouch-Email-Id": str(email.pk)},
+        headers={
+            "Message-ID": email.message_id,
+            "X-Vouch-Email-Id": str(email.pk),
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
     )
     if email.html:
         message.attach_alternative(email.html, "text/html")
@@ -130,19 +158,27 @@ def email_send_handle(email_id: int) -> str:
         Email.objects.filter(pk=email.pk).update(send_started_at=None)
         raise
     status = getattr(message, "anymail_status", None)
+    esp_message_id = str(status.message_id) if status is not None and status.message_id is not None else ""
     Email.objects.filter(pk=email.pk, status="queued").update(
         status="sent",
         sent_at=clock.now(),
         due_at=None,
         locked_until=None,
-        message_id=(status.message_id or "") if status else "",
+        message_id=esp_message_id or email.message_id,
     )
     return "sent"
+
+
+def webhook_delivery_handle(delivery_id: int) -> str:
+    """One attempt at an outbound webhook; the retry schedule and the at-most-one-request
+    per attempt row live in `webhook_delivery_attempt`."""
+    return webhook_delivery_attempt(delivery_id=delivery_id)
 
 
 WORK = (
     DueWork(TimedStep, Q(done_at__isnull=True), timed_step_handle),
     DueWork(Email, Q(status="queued"), email_send_handle),
+    DueWork(Delivery, Q(status="pending"), webhook_delivery_handle),
 )
 
 

@@ -51,3 +51,33 @@ class Email(models.Model):
             models.Index(fields=["site", "person", "created_at"], name="email_person_time"),
             models.Index(fields=["message_id"], name="email_message_id"),
         ]
+
+
+class EmailTemplate(models.Model):
+    """An admin's override of an email type's subject, HTML and text: for one campaign,
+    or site-wide when `campaign` is empty. Types without a default are a campaign's
+    own emails, sent by the rule action "email only"."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="email_templates")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="email_templates"
+    )
+    type = models.CharField(max_length=60)
+    subject = models.CharField(max_length=300)
+    html = models.TextField(blank=True)
+    text = models.TextField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "campaign", "type"],
+                condition=models.Q(campaign__isnull=False),
+                name="email_template_per_campaign",
+            ),
+            models.UniqueConstraint(
+                fields=["site", "type"],
+                condition=models.Q(campaign__isnull=True),
+                name="email_template_per_site",
+            ),
+        ]

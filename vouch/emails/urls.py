@@ -1,3 +1,9 @@
+from django.urls import path
+
+from vouch.emails.views import unsubscribe
+
 app_name = "emails"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("u/<str:token>", unsubscribe, name="unsubscribe"),
+]

@@ -19,6 +19,7 @@ class Person(models.Model):
     fields = models.JSONField(default=dict, blank=True)
     segments = models.JSONField(default=list, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
