@@ -230,11 +230,24 @@ def mount() -> NinjaAPI:
     from vouch.emails.api import router as emails
     from vouch.events.api import router as events
     from vouch.people.api import router as people
+    from vouch.people.privacy_api import router as privacy
     from vouch.referrals.api import router as referrals
     from vouch.referrals.import_api import router as referral_import
     from vouch.rewards.api import router as rewards
     from vouch.shares.api import router as shares
+    from vouch.webhooks.api import router as webhooks
 
-    for router in (events, shares, people, referral_import, referrals, rewards, campaigns, emails):
+    for router in (
+        events,
+        shares,
+        people,
+        privacy,
+        referral_import,
+        referrals,
+        rewards,
+        campaigns,
+        emails,
+        webhooks,
+    ):
         api.add_router("", router)
     return api
