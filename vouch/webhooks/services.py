@@ -71,9 +71,10 @@ def webhook_secret_new() -> str:
     return f"whsec_{secrets.token_hex(24)}"
 
 
-# Retries: 8 attempts, each wait 4× the one before (1 min, 4 min, 16 min, ~1 h, ~4 h,
-# ~17 h, then 24 h), so the last attempt comes about 71 hours (3 days) after the first.
-MAX_ATTEMPTS = 8
+# Retries: 9 attempts, each wait 4× the one before, capped at a day (1 min, 4 min,
+# 16 min, ~1 h, ~4 h, ~17 h, 24 h, 24 h), so the last attempt comes about 71 hours
+# (3 days) after the first, as Stripe does, before the delivery is marked failed.
+MAX_ATTEMPTS = 9
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=24)
 REPLAY_LIMIT = 10_000
@@ -207,11 +208,9 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str:
                 last_error=result.error,
             )
             return f"failed after {made} attempts: {result.error}"
-        first = DeliveryAttempt.objects.filter(delivery_id=delivery.pk).order_by("started_at").first()
-        pending.update(due_at=now + webhook_retry_delay(made), locked_until=None, last_error=result.error)
-        return (
-            f"attempt {made} failed ({result.error}); retrying, first attempt at {first.started_at:%H:%M:%S}"
-        )
+        due = now + webhook_retry_delay(made)
+        pending.update(due_at=due, locked_until=None, last_error=result.error)
+        return f"attempt {made} failed ({result.error}); next attempt at {due.isoformat()}"
 
 
 def _clean_event_types(event_types: list[str]) -> list[str]:
