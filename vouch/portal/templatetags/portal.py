@@ -1,0 +1,69 @@
+"""Filters that present the engine's values in the portal's words."""
+
+import json
+
+from django import template
+
+from vouch.fraud.checks import CHECK_LABELS
+from vouch.portal.selectors import pipeline_words
+
+register = template.Library()
+
+
+def mask_email(email: str) -> str:
+    """`levi@yahoo.com` → `l***@yahoo.com`: enough for a viewer to tell rows apart."""
+    local, at, domain = (email or "").partition("@")
+    if not at:
+        return f"{local[:1]}***" if local else ""
+    return f"{local[:1]}***@{domain}"
+
+
+@register.filter
+def email_for(email: str, mask: bool) -> str:
+    return mask_email(email) if mask else (email or "")
+
+
+@register.filter
+def referral_words(referral) -> str:
+    """The referral's status in its pipeline's words ("Offer unclaimed: clicked" when it was)."""
+    words = pipeline_words(referral.campaign.pipeline, referral.status)
+    if referral.status == "offer_unclaimed" and referral.clicked:
+        words += ": clicked"
+    return words
+
+
+@register.filter
+def status_in(status: str, pipeline_name: str) -> str:
+    return pipeline_words(pipeline_name, status) if status else ""
+
+
+@register.filter
+def words(value: str) -> str:
+    """snake_case → Sentence case."""
+    return (value or "").replace("_", " ").capitalize()
+
+
+@register.filter
+def email_type(value: str) -> str:
+    """`advocate_reward_paid` → "Advocate reward paid email", as Talkable names them."""
+    return f"{words(value)} email"
+
+
+@register.filter
+def check_label(check: str) -> str:
+    return CHECK_LABELS.get(check, words(check))
+
+
+@register.filter
+def pretty_json(value) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str)
+
+
+@register.filter
+def money(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key, "") if mapping else ""
