@@ -95,20 +95,24 @@ class _Scrubber:
         return value
 
 
-def _personal_tokens(person: Person) -> set[str]:
-    tokens = {person.email, person.email_canonical, person.customer_id}
+def _traces(person: Person) -> tuple[set[str], set[str]]:
+    """The IPs and visitor ids Vouch stored with the person's events, offers and shares."""
+    ips, visitors = set(), set()
+    for model, owner in ((Event, "person"), (Offer, "friend"), (Share, "advocate")):
+        for ip, visitor in model.objects.filter(**{owner: person}).values_list("ip", "visitor_uuid"):
+            ips.add(ip)
+            visitors.add(visitor)
+    return ips - {""}, visitors - {""}
+
+
+def _personal_tokens(person: Person, *, ips: set[str], visitors: set[str]) -> set[str]:
+    tokens = {person.email, person.email_canonical, person.customer_id, *ips, *visitors}
     if len(person.name) >= 3:
         tokens.add(person.name)
-    for ip, visitor, address, customer in Event.objects.filter(person=person).values_list(
-        "ip", "visitor_uuid", "shipping_address", "customer_id"
+    for address, customer in Event.objects.filter(person=person).values_list(
+        "shipping_address", "customer_id"
     ):
-        tokens |= {ip, visitor, address, customer}
-    tokens |= {
-        v for pair in Offer.objects.filter(friend=person).values_list("ip", "visitor_uuid") for v in pair
-    }
-    tokens |= {
-        v for pair in Share.objects.filter(advocate=person).values_list("ip", "visitor_uuid") for v in pair
-    }
+        tokens |= {address, customer}
     return {t for t in tokens if t}
 
 
@@ -123,9 +127,10 @@ def person_anonymise(*, person: Person, actor: ActorRef) -> Person:
         site = person.site
         email = person.email
         placeholder = anonymised_email(person.pk)
-        tokens = _personal_tokens(person)
-        scrub = _Scrubber(email=email, placeholder=placeholder, tokens=tokens)
-        visitor_ids = {t for t in tokens if len(t) >= 32 and "-" in t}
+        ips, visitors = _traces(person)
+        scrub = _Scrubber(
+            email=email, placeholder=placeholder, tokens=_personal_tokens(person, ips=ips, visitors=visitors)
+        )
 
         for event in Event.objects.filter(site=site).filter(Q(person=person) | Q(result__icontains=email)):
             if event.person_id == person.pk:
@@ -140,7 +145,7 @@ def person_anonymise(*, person: Person, actor: ActorRef) -> Person:
         Share.objects.filter(advocate=person).update(ip="", visitor_uuid="")
         Share.objects.filter(site=site, friend_email=email).update(friend_email=placeholder)
         Offer.objects.filter(friend=person).update(ip="", visitor_uuid="")
-        Visit.objects.filter(site=site, visitor_uuid__in=visitor_ids).update(
+        Visit.objects.filter(site=site).filter(Q(visitor_uuid__in=visitors) | Q(ip__in=ips)).update(
             ip="", user_agent="", visitor_uuid=""
         )
 
