@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install
+.PHONY: run test lint bench install chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/vouch run
 
+## The portal's browser tests drive Debian's Chromium (never a Playwright browser download).
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		{ apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; }; } || \
+		{ echo "The portal's browser tests need Chromium: run 'sudo apt-get install -y chromium'." >&2; exit 1; }
+
 ## The whole suite: on SQLite, or on the PostgreSQL that DATABASE_URL names.
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/pytest
 
 lint: $(STAMP)

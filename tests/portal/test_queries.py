@@ -1,0 +1,81 @@
+"""The person page, the referral details page and the home snapshot cost a fixed number of
+queries, however many referrals, rewards and emails there are (no N+1)."""
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.e2e.test_purchase_walk import purchase, share_and_claim
+from tests.portal.conftest import make_flagged
+from vouch.people.models import Person
+from vouch.referrals.snapshot import referral_snapshot
+
+
+def refer(api, i: int) -> int:
+    _, coupon = share_and_claim(api, friend=f"friend{i}@example.com")
+    return purchase(api, order=f"O{i}", email=f"friend{i}@example.com", coupon=coupon).json()["referral"][
+        "id"
+    ]
+
+
+def queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_person_page_queries_do_not_grow_with_referrals(
+    as_role, api, campaign, django_assert_max_num_queries
+):
+    agent = as_role("agent")
+    refer(api, 0)
+    stephanie = Person.objects.get(email="stephanie@ganleywestside.com")
+    url = reverse("portal:person", args=[stephanie.pk])
+    one = queries(agent, url)
+    for i in range(1, 4):
+        refer(api, i)
+    with django_assert_max_num_queries(20):
+        assert agent.get(url).status_code == 200
+    assert queries(agent, url) == one
+
+
+def test_referral_details_queries_do_not_grow_with_history_rewards_and_emails(
+    as_role, api, site, campaign, django_assert_max_num_queries
+):
+    from conftest import CAMPAIGN
+
+    agent = as_role("agent")
+    api.put(
+        "/campaigns/spring",
+        {**CAMPAIGN, "incentives": {**CAMPAIGN["incentives"], "friend": {"kind": "credit", "value": "5.00"}}},
+    )
+    plain = refer(api, 0)
+    one = queries(agent, reverse("portal:referral", args=[plain]))
+    busy = refer(api, 1)
+    api.post(f"/emails/{site.email_set.filter(referral_id=busy).first().pk}/resend")
+    with django_assert_max_num_queries(16):
+        assert agent.get(reverse("portal:referral", args=[busy])).status_code == 200
+    assert queries(agent, reverse("portal:referral", args=[busy])) == one
+
+
+def test_home_snapshot_is_one_grouped_query_plus_campaigns_and_queues(
+    api, site, campaign, django_assert_num_queries
+):
+    refer(api, 0)
+    flagged = make_flagged(api, friend="nora@example.com", order="F1")
+    with django_assert_num_queries(3):
+        snapshot = referral_snapshot(site=site)
+    [spring] = snapshot.campaigns
+    assert [(s.status, s.label, s.count) for s in spring.statuses] == [
+        ("in_progress", "In progress", 0),
+        ("pending", "Pending", 0),
+        ("flagged", "Flagged", 1),
+        ("approved", "Approved", 1),
+        ("voided", "Voided", 0),
+        ("blocked", "Blocked", 0),
+        ("unblocked", "Unblocked", 0),
+    ]
+    assert [(q.status, q.count, q.oldest_id) for q in snapshot.queues] == [
+        ("flagged", 1, flagged["id"]),
+        ("pending_denial", 0, None),
+    ]
