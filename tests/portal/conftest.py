@@ -18,6 +18,12 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Logins are many in these tests; a cheap hasher keeps them fast (not a production setting)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_user(username: str, site, role: str):
     user = get_user_model().objects.create_user(username=username, password=PASSWORD)
     if site is not None:
