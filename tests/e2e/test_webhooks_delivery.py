@@ -159,7 +159,7 @@ def test_replay_sends_the_stored_events_of_a_time_range_again(api, site, receive
     backwards = api.post(
         f"/webhooks/{hook['id']}/replay", {"from": start.isoformat(), "to": start.isoformat()}
     )
-    assert backwards.status_code == 422
+    assert backwards.status_code == 202 and backwards.json() == {"deliveries": 0}
     naive = api.post(
         f"/webhooks/{hook['id']}/replay", {"from": "2030-01-01T00:00:00", "to": "2030-01-02T00:00:00"}
     )

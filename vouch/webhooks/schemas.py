@@ -4,23 +4,31 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Schema
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, StrictBool, field_validator
 
 from vouch.api.schemas import In
 from vouch.webhooks.models import EVENT_TYPES
 
+URL_PATTERN = r"^https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:[0-9]{1,5})?([/?#][^\s]*)?$"
 EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
 
 class EndpointIn(In):
-    url: str = Field(min_length=1, max_length=2000, description="where events are POSTed (http or https)")
+    url: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=URL_PATTERN,
+        description="where events are POSTed: an absolute http:// or https:// URL",
+    )
     event_types: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
-    active: bool = True
+    active: StrictBool = True
     description: str = Field("", max_length=200)
 
 
 class EndpointUpdateIn(EndpointIn):
-    rotate_secret: bool = Field(False, description="issue a new signing secret; the old one stops at once")
+    rotate_secret: StrictBool = Field(
+        False, description="issue a new signing secret; the old one stops at once"
+    )
 
 
 class EndpointOut(Schema):
@@ -72,7 +80,17 @@ class ReplayIn(In):
     since: AwareDatetime = Field(
         alias="from", description="start of the range, included (ISO 8601 with offset)"
     )
-    until: AwareDatetime = Field(alias="to", description="end of the range, excluded")
+    until: AwareDatetime = Field(
+        alias="to", description="end of the range, excluded; an empty range queues nothing"
+    )
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _iso_text(cls, value):
+        """A time is ISO 8601 text, never a number of seconds."""
+        if not isinstance(value, str):
+            raise ValueError("must be an ISO 8601 date-time with an offset")
+        return value
 
 
 class ReplayOut(Schema):
