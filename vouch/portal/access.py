@@ -12,6 +12,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from vouch.audit.services import ActorRef
 from vouch.errors import NotFound
@@ -84,8 +85,6 @@ def staff_view(
 
 def page(request: HttpRequest, template: str, context: dict | None = None, status: int = 200) -> HttpResponse:
     """Render a portal page with what every page needs to know about the user's role."""
-    from django.shortcuts import render
-
     role = getattr(request, "role", VIEWER)
     return render(
         request,

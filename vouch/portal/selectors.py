@@ -11,6 +11,7 @@ from vouch.errors import NotFound
 from vouch.people.models import Person, normalise_email
 from vouch.people.selectors import PersonProfile
 from vouch.pipelines import PIPELINES, Pipeline
+from vouch.portal.models import ImportUpload
 from vouch.referrals.models import Referral, StatusChange, TimedStep
 from vouch.referrals.selectors import referral_search
 from vouch.rewards.models import Coupon, CouponList, Reward
@@ -263,9 +264,7 @@ def rewards_given_by_top_up(*, site: Site, reward_ids: list[int]) -> list[Reward
     )
 
 
-def recent_import_uploads(*, site: Site, limit: int = 20) -> list:
-    from vouch.portal.models import ImportUpload
-
+def recent_import_uploads(*, site: Site, limit: int = 20) -> list[ImportUpload]:
     return list(
         ImportUpload.objects.filter(site=site)
         .select_related("user")

@@ -17,6 +17,7 @@ from vouch.campaigns.selectors import campaign_definition
 from vouch.errors import Conflict, Invalid, NotFound, VouchError
 from vouch.people.services import person_get_or_create
 from vouch.portal.models import ImportUpload, LoginFailure
+from vouch.referrals.csv_import import NOT_UTF8
 from vouch.referrals.imports import ImportReport, referrals_import
 from vouch.referrals.models import Referral
 from vouch.referrals.services import referral_create_manual, referral_set_status
@@ -195,8 +196,6 @@ def referrals_set_status_bulk(
 
 def import_upload_store(*, site: Site, user_id: int | None, filename: str, data: bytes) -> ImportUpload:
     """Keep an uploaded CSV for its preview and later confirmation; only UTF-8 text is kept."""
-    from vouch.referrals.csv_import import NOT_UTF8
-
     if len(data) > MAX_IMPORT_BYTES:
         raise Invalid("file_too_large", f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
     try:
