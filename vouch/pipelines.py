@@ -10,9 +10,12 @@ every pipeline; a campaign chooses one by name.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-ENGINE, STAFF, API, IMPORT = "engine", "staff", "api", "import"
+ENGINE, STAFF, API, IMPORT, RULE = "engine", "staff", "api", "import", "rule"
 PEOPLE = frozenset({STAFF, API, IMPORT})
 EVERYONE = PEOPLE | {ENGINE}
+# A merchant's program rule (a refund, a "revert referral" action) may revert a referral;
+# the engine itself never voids one (Talkable: "the referral engine cannot set this status").
+RULES = frozenset({RULE})
 
 RELEASE, HOLD, BLOCK, VOID = "release", "hold", "block", "void"
 
@@ -49,6 +52,7 @@ class Transition:
     actors: frozenset[str]
     verb: str
     guard: Guard | None = None
+    revert: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class Pipeline:
     rewards: dict[str, str] = field(default_factory=dict)
     refusals: dict[str, str] = field(default_factory=dict)
     after_fraud_review: dict[str, str] = field(default_factory=dict)
+    revert_to: str = ""
 
     def reward_effect(self, status: str) -> str:
         return self.rewards.get(status, HOLD)
@@ -86,7 +91,13 @@ class Decision:
     transition: Transition | None = None
 
 
-ACTOR_WORDS = {ENGINE: "the referral engine", STAFF: "staff", API: "the API", IMPORT: "an import"}
+ACTOR_WORDS = {
+    ENGINE: "the referral engine",
+    STAFF: "staff",
+    API: "the API",
+    IMPORT: "an import",
+    RULE: "a program rule",
+}
 
 
 def decide(
@@ -100,11 +111,12 @@ def decide(
         )
     if current == target:
         return Decision(False, f"The referral is already {pipeline.states[current].lower()}.")
-    if current in pipeline.final:
+    candidates = [t for t in pipeline.transitions if t.source == current and t.target == target]
+    transition = next((t for t in candidates if actor in t.actors), candidates[0] if candidates else None)
+    if current in pipeline.final and not (transition and transition.revert and actor in transition.actors):
         return Decision(
             False, f"{pipeline.states[current]} is final: no change can be made to the status after that."
         )
-    transition = next((t for t in pipeline.transitions if t.source == current and t.target == target), None)
     if transition is None:
         rule = pipeline.refusals.get(target) or (
             f"A referral cannot go from {pipeline.states[current].lower()} "
@@ -129,11 +141,11 @@ def allowed_targets(
     pipeline: Pipeline, *, current: str, actor: str, history: Sequence[str] = ()
 ) -> list[str]:
     """The statuses `actor` may move the referral to now: the portal shows only these buttons."""
+    targets = dict.fromkeys(t.target for t in pipeline.transitions if t.source == current)
     return [
-        t.target
-        for t in pipeline.transitions
-        if t.source == current
-        and decide(pipeline, current=current, target=t.target, actor=actor, history=history).allowed
+        target
+        for target in targets
+        if decide(pipeline, current=current, target=target, actor=actor, history=history).allowed
     ]
 
 
@@ -160,6 +172,10 @@ PURCHASE_WITH_FRAUD_REVIEW = Pipeline(
         Transition("flagged", "voided", PEOPLE, "void"),
         Transition("pending", "flagged", PEOPLE, "flag"),
         Transition("blocked", "unblocked", PEOPLE, "unblock"),
+        *(
+            Transition(source, "voided", RULES, "revert", revert=True)
+            for source in ("pending", "flagged", "approved", "unblocked")
+        ),
     ),
     timed=(
         TimedTransition(
@@ -169,6 +185,7 @@ PURCHASE_WITH_FRAUD_REVIEW = Pipeline(
     final=frozenset({"approved", "voided", "unblocked"}),
     rewards={"approved": RELEASE, "unblocked": RELEASE, "voided": VOID, "blocked": BLOCK},
     after_fraud_review={"pass": "pending", "flag": "flagged", "block": "blocked"},
+    revert_to="voided",
     refusals={
         "voided": "Only pending and flagged referrals can be voided.",
         "approved": "Only pending and flagged referrals can be approved; "

@@ -6,7 +6,7 @@ from tests.e2e.test_purchase_walk import purchase, share_and_claim
 
 def test_an_attributed_purchase_costs_a_fixed_number_of_queries(api, campaign, django_assert_max_num_queries):
     _, coupon = share_and_claim(api)
-    with django_assert_max_num_queries(32):
+    with django_assert_max_num_queries(40):
         response = purchase(api, coupon=coupon)
     assert response.json()["referral"]["status"] == "approved"
 

@@ -7,7 +7,7 @@ from vouch.sites.models import Site
 
 @dataclass(frozen=True)
 class ActorRef:
-    """Who is acting: the engine, a staff user, an API key or an import batch."""
+    """Who is acting: the engine, a program rule, a staff user, an API key or an import batch."""
 
     kind: str
     label: str = ""
@@ -21,7 +21,8 @@ class ActorRef:
 
     @property
     def is_engine(self) -> bool:
-        return self.kind == "engine"
+        """The engine and the merchant's program rules act automatically: not audited as manual."""
+        return self.kind in ("engine", "rule")
 
 
 ENGINE = ActorRef.engine()

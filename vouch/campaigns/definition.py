@@ -19,10 +19,20 @@ Example:
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    create_model,
+    field_validator,
+)
 
 from vouch.fraud.checks import CHECKS, DEFAULT_ACTIONS
-from vouch.pipelines import PIPELINES
+from vouch.pipelines import PIPELINES, STATUSES
+from vouch.rules.conditions import BUILT_IN_CRITERIA, ConditionError, compile_condition
 
 Money = Annotated[
     str, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", description="a decimal string", examples=["49.90"])
@@ -61,6 +71,66 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _valid_condition(source: str | None) -> str | None:
+    if source is not None:
+        try:
+            compile_condition(source)
+        except ConditionError as error:
+            raise ValueError(f"not a valid condition: {error}") from None
+    return source
+
+
+Condition = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=4000, description="a CEL expression", examples=["event.subtotal >= 100.0"]
+    ),
+]
+
+
+CriterionLabel = Annotated[
+    str, Field(min_length=1, max_length=200, description="the reason shown when it fails")
+]
+
+
+class BuiltInCriterion(Strict):
+    """One of Talkable's incentive criteria; its words are the reason shown when it fails."""
+
+    check: Literal[tuple(c for c in BUILT_IN_CRITERIA if c != "minimum_purchase")]
+    label: CriterionLabel | None = None
+
+    def compiled(self, *, target: str) -> tuple[str, str]:
+        label, source = BUILT_IN_CRITERIA[self.check]
+        return self.label or label, source.format(target=target)
+
+
+class MinimumPurchaseCriterion(Strict):
+    """The friend's purchase subtotal (less refunds) is at least `amount`."""
+
+    check: Literal["minimum_purchase"]
+    amount: Money
+    label: CriterionLabel | None = None
+
+    def compiled(self, *, target: str) -> tuple[str, str]:
+        label, source = BUILT_IN_CRITERIA[self.check]
+        return self.label or label, source.format(amount=float(self.amount))
+
+
+class ConditionCriterion(Strict):
+    """Your own criterion: a CEL condition and the reason shown when it does not hold."""
+
+    condition: Condition
+    label: CriterionLabel
+
+    _condition = field_validator("condition")(_valid_condition)
+
+    def compiled(self, *, target: str) -> tuple[str, str]:
+        return self.label, self.condition
+
+
+Criterion = BuiltInCriterion | MinimumPurchaseCriterion | ConditionCriterion
+
+
 class FriendOffer(Strict):
     coupon_list: SlugStr | None = Field(
         None, description="coupon list the friend's single-use code comes from"
@@ -76,6 +146,11 @@ class _Incentive(Strict):
     value: Money | None = None
     currency: Currency = "USD"
     description: str = Field("", max_length=500)
+    criteria: list[Criterion] = Field(
+        default_factory=list,
+        max_length=20,
+        description="incentive criteria: each must hold or the reward is blocked",
+    )
 
     @property
     def list_slug(self) -> str | None:
@@ -121,8 +196,156 @@ Incentive = CouponFromList | CouponFixedCode | GiftCard | Credit | Points
 
 
 class Incentives(Strict):
+    """The simple form of a campaign's rewards: given for every referral that starts, released
+    by the pipeline. It runs as the built-in rule `incentive`."""
+
     advocate: Incentive | None = None
     friend: Incentive | None = None
+
+
+Target = Literal["advocate", "friend"]
+TRIGGERS = {
+    "referral_started": "a referral is started",
+    "purchase": "the friend makes a purchase",
+    "refund": "the friend refunds a purchase",
+    "custom": "the friend performs a named action (a custom event)",
+    "person_changed": "the friend's field or segment changes",
+    "status": "the referral reaches a status",
+    "advocate_referrals": "the advocate reaches N referrals in the campaign",
+}
+
+
+class ReferralStarted(Strict):
+    type: Literal["referral_started"] = Field(description=TRIGGERS["referral_started"])
+
+
+class FriendPurchase(Strict):
+    type: Literal["purchase"] = Field(description=TRIGGERS["purchase"])
+
+
+class FriendRefund(Strict):
+    type: Literal["refund"] = Field(description=TRIGGERS["refund"])
+
+
+class FriendAction(Strict):
+    type: Literal["custom"] = Field(description=TRIGGERS["custom"])
+    action: str = Field(
+        min_length=1,
+        max_length=100,
+        description="the custom event's name, e.g. demo_completed; signup for signups",
+    )
+
+
+class FriendChanged(Strict):
+    type: Literal["person_changed"] = Field(description=TRIGGERS["person_changed"])
+    field: str | None = Field(None, min_length=1, max_length=100, description="only when this field changes")
+    segment: str | None = Field(
+        None, min_length=1, max_length=100, description="only when this segment changes"
+    )
+
+
+class StatusReached(Strict):
+    type: Literal["status"] = Field(description=TRIGGERS["status"])
+    status: Literal[STATUSES]
+
+
+class AdvocateReferrals(Strict):
+    type: Literal["advocate_referrals"] = Field(description=TRIGGERS["advocate_referrals"])
+    count: integer(ge=1, le=1_000_000) = Field(description="N")
+
+
+Trigger = Annotated[
+    ReferralStarted
+    | FriendPurchase
+    | FriendRefund
+    | FriendAction
+    | FriendChanged
+    | StatusReached
+    | AdvocateReferrals,
+    Field(discriminator="type"),
+]
+
+
+class _Action(Strict):
+    target: Target = "advocate"
+    criteria: list[Criterion] = Field(default_factory=list, max_length=20)
+
+
+class RewardAction(_Action):
+    """Reward and email: the reward (its email is sent when it is given, unless `email` is false)."""
+
+    type: Literal["reward"]
+    reward: Incentive
+    email: StrictBool = True
+
+
+class Tier(Strict):
+    from_count: integer(ge=1, le=1_000_000) = Field(description="from this many firings of the rule on")
+    value: Money
+
+
+class TieredRewardAction(_Action):
+    """A reward whose value depends on how many times the rule fired for the advocate
+    (e.g. 1–4 → $10, 5+ → $20): the highest tier whose `from_count` is reached; below
+    the lowest tier there is no reward."""
+
+    type: Literal["tiered_reward"]
+    reward: Incentive
+    tiers: list[Tier] = Field(min_length=1, max_length=20)
+    email: StrictBool = True
+
+
+class EveryNRewardAction(_Action):
+    """A reward on every Nth firing of the rule for the advocate (each 5th qualified referral)."""
+
+    type: Literal["every_n_reward"]
+    reward: Incentive
+    every: integer(ge=1, le=1_000_000)
+    email: StrictBool = True
+
+
+class EmailAction(_Action):
+    """Email only."""
+
+    type: Literal["email"]
+    template: SlugStr = Field(description="the email type to send, e.g. advocate_referral_made")
+
+
+class RevertReferralAction(Strict):
+    """The referral is voided by the engine, with the rule as the reason; its open rewards are voided."""
+
+    type: Literal["revert_referral"]
+
+
+class CancelRewardsAction(Strict):
+    """The referral's rewards not yet given are voided; given credit and points too if `include_given`."""
+
+    type: Literal["cancel_rewards"]
+    include_given: StrictBool = False
+
+
+RuleAction = Annotated[
+    RewardAction
+    | TieredRewardAction
+    | EveryNRewardAction
+    | EmailAction
+    | RevertReferralAction
+    | CancelRewardsAction,
+    Field(discriminator="type"),
+]
+
+
+class Rule(Strict):
+    """If (trigger and condition) then actions: impact.com's program rules."""
+
+    id: SlugStr = Field(description="stable name; rewards and the decision trace refer to it")
+    name: str = Field("", max_length=200)
+    active: StrictBool = True
+    trigger: Trigger
+    condition: Condition | None = None
+    actions: list[RuleAction] = Field(min_length=1, max_length=10)
+
+    _condition = field_validator("condition")(_valid_condition)
 
 
 Action = Literal["ignore", "flag", "block"]
@@ -154,6 +377,10 @@ class Limits(Strict):
     advocate_rewards_lifetime: Count | None = None
     advocate_rewards_per_year: Count | None = Field(None, description="per calendar year")
     advocate_rewards_per_30_days: Count | None = Field(None, description="rolling 30 days")
+    friend_rewards_per_offer: Count | None = Field(
+        None, description="rewards one friend gets in this campaign"
+    )
+    budget: Money | None = Field(None, description="total value of the campaign's rewards, given or pending")
 
 
 class Delays(Strict):
@@ -172,8 +399,36 @@ class CampaignDefinition(Strict):
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     limits: Limits = Field(default_factory=Limits)
     delays: Delays = Field(default_factory=Delays)
+    rules: list[Rule] = Field(default_factory=list, max_length=50)
+    _compiled_rules: tuple | None = PrivateAttr(default=None)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_rule_ids(cls, rules):
+        ids = [r.id for r in rules]
+        duplicate = next((i for i in ids if ids.count(i) > 1 or i == "incentive"), None)
+        if duplicate:
+            raise ValueError(f"rule id '{duplicate}' is used twice or is reserved")
+        return rules
+
+    def all_rules(self) -> list[Rule]:
+        """The campaign's rules, with its incentives first as the built-in rule `incentive`."""
+        incentives = [
+            RewardAction(type="reward", target=role, reward=incentive)
+            for role, incentive in (
+                ("advocate", self.incentives.advocate),
+                ("friend", self.incentives.friend),
+            )
+            if incentive is not None
+        ]
+        active = [r for r in self.rules if r.active]
+        if not incentives:
+            return active
+        trigger = ReferralStarted(type="referral_started")
+        return [Rule(id="incentive", name="Incentives", trigger=trigger, actions=incentives), *active]
 
     def coupon_list_slugs(self) -> set[str]:
         named = [self.friend_offer.coupon_list]
         named += [i.list_slug for i in (self.incentives.advocate, self.incentives.friend) if i]
+        named += [a.reward.list_slug for r in self.rules for a in r.actions if hasattr(a, "reward")]
         return {slug for slug in named if slug}

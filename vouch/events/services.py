@@ -13,10 +13,12 @@ from vouch.audit.services import ActorRef, audit_record
 from vouch.campaigns.selectors import campaign_for_site
 from vouch.errors import Conflict
 from vouch.events.models import Event, Kind
-from vouch.people.services import person_get_or_create
+from vouch.people.services import person_get_or_create, person_update
 from vouch.referrals.attribution import attribute
 from vouch.referrals.models import Referral
 from vouch.referrals.services import referral_open
+from vouch.rules.engine import Happening
+from vouch.rules.services import referral_refund, rules_run
 from vouch.sites.models import Site
 
 
@@ -93,13 +95,22 @@ def _ingest_new(*, site: Site, data: dict, digest: str, actor: ActorRef) -> Even
         occurred_at=occurred_at,
         created_at=now,
     )
+    changes = (frozenset(), frozenset())
+    if person is not None and (data.get("person_fields") or data.get("segments") is not None):
+        changes = person_update(
+            person=person, fields=data.get("person_fields"), segments=data.get("segments")
+        )
     if event.kind == Kind.PURCHASE and person is not None:
-        _open_referral_for_purchase(event=event, actor=actor)
-    if event.kind == Kind.REFUND and event.order_id:
-        purchase = Event.objects.filter(site=site, kind=Kind.PURCHASE, external_id=event.order_id).first()
-        if purchase is not None and purchase.referral_id:
-            Event.objects.filter(pk=event.pk).update(referral_id=purchase.referral_id)
-            event.referral_id = purchase.referral_id
+        if _open_referral_for_purchase(event=event, actor=actor) is None:
+            _run_friend_rules(event=event, happening=Happening(kind="purchase"))
+    elif event.kind == Kind.REFUND and event.order_id:
+        _refund(event=event)
+    elif event.kind in (Kind.CUSTOM, Kind.SIGNUP):
+        name = event.name if event.kind == Kind.CUSTOM else "signup"
+        _run_friend_rules(event=event, happening=Happening(kind="custom", name=name))
+    if any(changes):
+        happening = Happening(kind="person_changed", changed_fields=changes[0], changed_segments=changes[1])
+        _run_friend_rules(event=event, happening=happening)
     if not actor.is_engine:
         audit_record(
             site=site,
@@ -110,6 +121,48 @@ def _ingest_new(*, site: Site, data: dict, digest: str, actor: ActorRef) -> Even
             after={"id": event.external_id, "referral": event.referral_id},
         )
     return event
+
+
+def _link(event: Event, referral: Referral) -> None:
+    Event.objects.filter(pk=event.pk).update(referral_id=referral.pk)
+    event.referral_id = referral.pk
+    event.referral = referral
+
+
+def _refund(*, event: Event) -> None:
+    purchase = Event.objects.filter(
+        site_id=event.site_id, kind=Kind.PURCHASE, external_id=event.order_id, referral__isnull=False
+    ).first()
+    if purchase is None:
+        return
+    referral = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("campaign", "advocate", "friend", "offer")
+        .get(pk=purchase.referral_id)
+    )
+    _link(event, referral)
+    referral_refund(referral=referral, event=event)
+
+
+def _run_friend_rules(*, event: Event, happening: Happening) -> None:
+    """Rules for something the friend did after being referred run on their latest referral."""
+    if event.person_id is None:
+        return
+    referrals = Referral.objects.filter(
+        site_id=event.site_id, friend_id=event.person_id, campaign__status="active"
+    )
+    if event.campaign_id:
+        referrals = referrals.filter(campaign_id=event.campaign_id)
+    referral = (
+        referrals.select_related("campaign", "advocate", "friend", "offer")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if referral is None:
+        return
+    if event.referral_id is None:
+        _link(event, referral)
+    rules_run(referral=referral, happening=happening, event=event)
 
 
 def _open_referral_for_purchase(*, event: Event, actor: ActorRef) -> Referral | None:

@@ -31,8 +31,7 @@ def person_profile(*, person: Person, limit: int = 200) -> PersonProfile:
 
     from vouch.emails.models import Email
     from vouch.events.models import Event
-    from vouch.fraud.checks import BlacklistRule, Facts, PartyFacts, run_checks
-    from vouch.fraud.models import BlacklistEntry
+    from vouch.fraud.selectors import email_blacklisted
     from vouch.referrals.models import Referral
     from vouch.rewards.models import Reward
     from vouch.shares.models import Offer, Share
@@ -45,20 +44,7 @@ def person_profile(*, person: Person, limit: int = 200) -> PersonProfile:
         .prefetch_related(Prefetch("rewards", queryset=rewards, to_attr="reward_list"))
         .order_by("-created_at", "-id")
     )
-    rules = tuple(
-        BlacklistRule(kind=k, value=v, id=pk)
-        for pk, k, v in BlacklistEntry.objects.filter(site_id=site_id).values_list("id", "kind", "value")
-    )
-    blacklisted = bool(rules) and any(
-        r.hit
-        for r in run_checks(
-            facts=Facts(
-                advocate=PartyFacts(email=""), friend=PartyFacts(email=person.email), blacklist=rules
-            ),
-            actions={"blacklist": "block"},
-        )
-        if r.check == "blacklist"
-    )
+    blacklisted = email_blacklisted(site_id=site_id, email=person.email)
     return PersonProfile(
         person=person,
         blacklisted=blacklisted,

@@ -40,3 +40,26 @@ def person_get_or_create(
         for name, value in changed.items():
             setattr(person, name, value)
     return person
+
+
+def person_update(
+    *, person: Person, fields: dict | None = None, segments: list[str] | None = None
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Merge reported custom fields and replace segments; returns the names of the fields
+    and segments that changed, which trigger the friend's field-or-segment rules."""
+    changed_fields = frozenset(
+        name for name, value in (fields or {}).items() if (person.fields or {}).get(name) != value
+    )
+    changed_segments = frozenset()
+    if segments is not None:
+        changed_segments = frozenset(set(segments) ^ set(person.segments or []))
+    update = {}
+    if changed_fields:
+        update["fields"] = {**(person.fields or {}), **fields}
+    if changed_segments:
+        update["segments"] = sorted(set(segments))
+    if update:
+        Person.objects.filter(pk=person.pk).update(**update)
+        for name, value in update.items():
+            setattr(person, name, value)
+    return changed_fields, changed_segments

@@ -19,6 +19,7 @@ class Actor(models.TextChoices):
     STAFF = "staff"
     API = "api"
     IMPORT = "import"
+    RULE = "rule"
 
 
 class Referral(models.Model):
@@ -39,6 +40,7 @@ class Referral(models.Model):
     external_id = models.CharField(max_length=200, null=True, blank=True)
     order_number = models.CharField(max_length=200, blank=True)
     subtotal = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    refunded = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     currency = models.CharField(max_length=3, blank=True)
     coupon_code = models.CharField(max_length=255, blank=True)
     attributed_by = models.CharField(max_length=20, choices=AttributedBy.choices)

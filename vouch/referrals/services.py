@@ -20,12 +20,9 @@ from vouch.fraud.services import fraud_review
 from vouch.people.models import Person
 from vouch.pipelines import Pipeline, decide, pipeline_named
 from vouch.referrals.models import Referral, StatusChange, TimedStep
-from vouch.rewards.services import (
-    REFERRAL_BLOCKED,
-    EffectReason,
-    rewards_apply_effect,
-    rewards_create_for_referral,
-)
+from vouch.rewards.services import REFERRAL_BLOCKED, EffectReason, rewards_apply_effect
+from vouch.rules.engine import Happening, rules_have_trigger
+from vouch.rules.services import rules_run
 from vouch.shares.models import Offer, Share
 
 
@@ -35,7 +32,7 @@ def _history(referral: Referral) -> list[str]:
     )
 
 
-def _effect_reason(*, referral: Referral, target: str, reason: str) -> EffectReason:
+def effect_reason(*, referral: Referral, target: str, reason: str) -> EffectReason:
     if target == "blocked":
         checks = [
             CHECK_LABELS.get(c, c)
@@ -114,10 +111,30 @@ def referral_transition(*, referral: Referral, target: str, actor: ActorRef, rea
         )
     effect = pipeline.reward_effect(target)
     rewards_apply_effect(
-        referral=referral, effect=effect, why=_effect_reason(referral=referral, target=target, reason=reason)
+        referral=referral, effect=effect, why=effect_reason(referral=referral, target=target, reason=reason)
     )
+    _publish_status_changed(referral=referral, old=old, reason=reason, actor=actor)
+    rules_run(referral=referral, happening=Happening(kind="status", status=target))
     _schedule_timed(referral=referral, pipeline=pipeline, definition=campaign_definition(referral.campaign))
     return referral
+
+
+def _publish_status_changed(*, referral: Referral, old: str, reason: str, actor: ActorRef) -> None:
+    from vouch.webhooks.services import webhook_publish
+
+    webhook_publish(
+        site_id=referral.site_id,
+        type="referral.status_changed",
+        data={
+            "referral": referral.pk,
+            "external_id": referral.external_id,
+            "campaign": referral.campaign.slug,
+            "from": old,
+            "to": referral.status,
+            "reason": reason,
+            "by": actor.kind,
+        },
+    )
 
 
 def _fraud_summary(results) -> str:
@@ -178,7 +195,7 @@ def referral_open(
     if event is not None:
         Event.objects.filter(pk=event.pk).update(referral=referral)
         event.referral = referral
-    rewards_create_for_referral(referral=referral, definition=definition)
+    _rules_for_new_referral(referral=referral, event=event)
     if pipeline.after_fraud_review:
         results = fraud_review(referral=referral, event=event, definition=definition)
         referral_transition(
@@ -188,6 +205,23 @@ def referral_open(
             reason=_fraud_summary(results),
         )
     return referral
+
+
+def _rules_for_new_referral(*, referral: Referral, event: Event | None) -> None:
+    """A new referral triggers the rules for a referral started, for the advocate's Nth
+    referral in the campaign, and for the purchase or action that opened it."""
+    rules_run(referral=referral, happening=Happening(kind="referral_started"), event=event)
+    if rules_have_trigger(campaign_definition(referral.campaign), "advocate_referrals"):
+        made = Referral.objects.filter(
+            site_id=referral.site_id, campaign_id=referral.campaign_id, advocate_id=referral.advocate_id
+        ).count()
+        rules_run(
+            referral=referral,
+            happening=Happening(kind="advocate_referrals", advocate_referrals=made),
+            event=event,
+        )
+    if event is not None and event.kind == "purchase":
+        rules_run(referral=referral, happening=Happening(kind="purchase"), event=event)
 
 
 def referral_create_manual(

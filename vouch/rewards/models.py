@@ -60,9 +60,9 @@ class Status(models.TextChoices):
 
 
 class Reward(models.Model):
-    """What a person gets for a referral. `source` names what created it (the
-    campaign's incentive now, a rule's action later); one reward per referral,
-    role and source, so a reward is issued at most once."""
+    """What a person gets for a referral. `source` names what created it (`incentive`,
+    or `rule:<rule id>/<action>` and, for triggers that repeat, the event); one reward
+    per referral, role and source, so a reward is issued at most once."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE)
     referral = models.ForeignKey("referrals.Referral", on_delete=models.CASCADE, related_name="rewards")
@@ -80,6 +80,7 @@ class Reward(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     reason = models.TextField(blank=True)
     reason_code = models.CharField(max_length=60, blank=True)
+    send_email = models.BooleanField(default=True)
     created_at = models.DateTimeField()
     given_at = models.DateTimeField(null=True, blank=True)
 

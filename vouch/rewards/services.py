@@ -12,11 +12,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
 from vouch.campaigns.definition import CampaignDefinition, Incentive
+from vouch.locks import lock_row
 from vouch.rewards.models import Coupon, CouponList, Reward, RewardStatusChange, Status
 from vouch.sites.models import Site
 
@@ -101,8 +102,32 @@ def reward_give(*, reward: Reward) -> Reward:
             return reward
         code = coupon.code
     if _reward_set_status(reward=reward, status=Status.GIVEN, coupon=coupon, code=code, given_at=clock.now()):
-        email_queue_for_reward(reward=reward, type=REWARD_EMAIL_TYPES[reward.role])
+        if reward.send_email:
+            email_queue_for_reward(reward=reward, type=REWARD_EMAIL_TYPES[reward.role])
+        _publish(reward=reward, type="reward.given")
     return reward
+
+
+def _publish(*, reward: Reward, type: str) -> None:
+    from vouch.webhooks.services import webhook_publish
+
+    webhook_publish(
+        site_id=reward.site_id,
+        type=type,
+        data={
+            "reward": reward.pk,
+            "referral": reward.referral_id,
+            "role": reward.role,
+            "person": reward.person.email,
+            "kind": reward.kind,
+            "status": reward.status,
+            "code": reward.code or None,
+            "value": reward.value,
+            "currency": reward.currency,
+            "reason": reward.reason,
+            "reason_code": reward.reason_code,
+        },
+    )
 
 
 def reward_create(
@@ -115,6 +140,7 @@ def reward_create(
     status: str = Status.PENDING,
     reason: str = "",
     reason_code: str = "",
+    email: bool = True,
 ) -> Reward:
     coupon_list = None
     if incentive.list_slug:
@@ -134,6 +160,7 @@ def reward_create(
         currency=incentive.currency,
         reason=reason,
         reason_code=reason_code,
+        send_email=email,
         created_at=now,
     )
     RewardStatusChange.objects.create(
@@ -144,15 +171,22 @@ def reward_create(
         reason_code=reason_code,
         created_at=now,
     )
+    if status == Status.BLOCKED:
+        _publish(reward=reward, type="reward.blocked")
     return reward
 
 
-def _limit_reached(*, definition: CampaignDefinition, advocate) -> str | None:
-    """The advocate's reward limit this reward would pass, as a sentence, or None."""
-    limits = definition.limits
+COUNTED = [Status.GIVEN, *OPEN_STATUSES]
+
+
+def _advocate_limit(*, limits, campaign_id: int, advocate) -> str | None:
     now = clock.now()
-    counted = Reward.objects.filter(site_id=advocate.site_id, person=advocate, role="advocate").filter(
-        Q(status__in=[Status.GIVEN, *OPEN_STATUSES])
+    counted = Reward.objects.filter(
+        site_id=advocate.site_id,
+        person=advocate,
+        role="advocate",
+        referral__campaign_id=campaign_id,
+        status__in=COUNTED,
     )
     windows = (
         (limits.advocate_rewards_lifetime, None, "in total"),
@@ -172,41 +206,73 @@ def _limit_reached(*, definition: CampaignDefinition, advocate) -> str | None:
     return None
 
 
-def rewards_create_for_referral(*, referral, definition: CampaignDefinition) -> list[Reward]:
-    """The campaign's advocate and friend incentives, pending until the pipeline releases them.
-    The advocate is locked first so racing referrals cannot pass a reward limit."""
-    from vouch.locks import lock_row
+def _friend_limit(*, limit: int, campaign_id: int, friend) -> str | None:
+    given = Reward.objects.filter(
+        site_id=friend.site_id,
+        person=friend,
+        role="friend",
+        referral__campaign_id=campaign_id,
+        status__in=COUNTED,
+    ).count()
+    if given >= limit:
+        return f"Friend has reached maximum rewards for this offer ({limit})."
+    return None
+
+
+def _budget_spent(*, budget: str, campaign_id: int, site_id: int, value: Decimal) -> str | None:
+    spent = Reward.objects.filter(
+        site_id=site_id, referral__campaign_id=campaign_id, status__in=COUNTED, value__isnull=False
+    ).aggregate(total=Sum("value"))["total"] or Decimal(0)
+    if spent + value > Decimal(budget):
+        return f"The campaign's budget is spent ({spent} of {budget} used; this reward is {value})."
+    return None
+
+
+def reward_block_reason(*, referral, person, role: str, incentive: Incentive) -> tuple[str, str] | None:
+    """The limit this reward would pass, as (sentence, reason code), or None.
+
+    The person is locked first (and the campaign too when it has a budget), so racing
+    events for the same advocate or campaign cannot pass a limit together."""
+    from vouch.campaigns.models import Campaign
     from vouch.people.models import Person
 
-    rewards = []
-    advocate_incentive = definition.incentives.advocate
-    if advocate_incentive:
-        limits = definition.limits.model_dump(exclude_none=True)
-        advocate = lock_row(Person, pk=referral.advocate_id) if limits else referral.advocate
-        limit = _limit_reached(definition=definition, advocate=advocate) if limits else None
-        rewards.append(
-            reward_create(
-                referral=referral,
-                person=advocate,
-                role="advocate",
-                source="incentive",
-                incentive=advocate_incentive,
-                status=Status.BLOCKED if limit else Status.PENDING,
-                reason=limit or "",
-                reason_code="advocate_limit_reached" if limit else "",
-            )
+    limits = campaign_definition_of(referral).limits
+    campaign_id = referral.campaign_id
+    if role == "friend":
+        personal = [limits.friend_rewards_per_offer]
+    else:
+        personal = [
+            limits.advocate_rewards_lifetime,
+            limits.advocate_rewards_per_year,
+            limits.advocate_rewards_per_30_days,
+        ]
+    if any(limit is not None for limit in personal):
+        lock_row(Person, pk=person.pk)
+    if role == "advocate":
+        found = _advocate_limit(limits=limits, campaign_id=campaign_id, advocate=person)
+        if found:
+            return found, "advocate_limit_reached"
+    elif limits.friend_rewards_per_offer is not None:
+        found = _friend_limit(limit=limits.friend_rewards_per_offer, campaign_id=campaign_id, friend=person)
+        if found:
+            return found, "friend_limit_reached"
+    if limits.budget is not None and incentive.value is not None:
+        lock_row(Campaign, pk=campaign_id)
+        found = _budget_spent(
+            budget=limits.budget,
+            campaign_id=campaign_id,
+            site_id=referral.site_id,
+            value=Decimal(incentive.value),
         )
-    if definition.incentives.friend and referral.friend_id:
-        rewards.append(
-            reward_create(
-                referral=referral,
-                person=referral.friend,
-                role="friend",
-                source="incentive",
-                incentive=definition.incentives.friend,
-            )
-        )
-    return rewards
+        if found:
+            return found, "budget_spent"
+    return None
+
+
+def campaign_definition_of(referral) -> CampaignDefinition:
+    from vouch.campaigns.selectors import campaign_definition
+
+    return campaign_definition(referral.campaign)
 
 
 @dataclass
@@ -215,7 +281,9 @@ class EffectReason:
     reason_code: str
 
 
-def rewards_apply_effect(*, referral, effect: str, why: EffectReason | None = None) -> None:
+def rewards_apply_effect(
+    *, referral, effect: str, why: EffectReason | None = None, only: list[int] | None = None
+) -> None:
     """What a referral's new status means for its open rewards: release, block or void them.
     Releasing also re-opens rewards blocked only because the referral was blocked (unblock);
     rewards blocked for their own reason (a limit, a criterion) stay blocked."""
@@ -224,11 +292,10 @@ def rewards_apply_effect(*, referral, effect: str, why: EffectReason | None = No
     affected = Q(status__in=OPEN_STATUSES)
     if effect == "release":
         affected |= Q(status=Status.BLOCKED, reason_code=REFERRAL_BLOCKED)
-    rewards = list(
-        Reward.objects.filter(affected, referral=referral)
-        .select_related("coupon_list", "person")
-        .order_by("id")
-    )
+    rewards = Reward.objects.filter(affected, referral=referral)
+    if only is not None:
+        rewards = rewards.filter(pk__in=only)
+    rewards = list(rewards.select_related("coupon_list", "person").order_by("id"))
     for reward in rewards:
         reward.referral = referral
         if effect == "release":
@@ -239,7 +306,39 @@ def rewards_apply_effect(*, referral, effect: str, why: EffectReason | None = No
             reward_give(reward=reward)
         elif effect in ("block", "void"):
             status = Status.BLOCKED if effect == "block" else Status.VOIDED
-            _reward_set_status(reward=reward, status=status, reason=why.reason, reason_code=why.reason_code)
+            if (
+                _reward_set_status(
+                    reward=reward, status=status, reason=why.reason, reason_code=why.reason_code
+                )
+                and status == Status.BLOCKED
+            ):
+                _publish(reward=reward, type="reward.blocked")
+
+
+def _used(reward: Reward) -> bool:
+    """Was the reward's code used in one of its holder's reported purchases?"""
+    from vouch.events.models import Event, Kind
+
+    if not reward.code or reward.kind not in ("coupon", "gift_card"):
+        return False
+    purchases = Event.objects.filter(site_id=reward.site_id, person_id=reward.person_id, kind=Kind.PURCHASE)
+    return any(reward.code in (codes or []) for codes in purchases.values_list("coupon_codes", flat=True))
+
+
+def rewards_cancel(*, referral, include_given: bool, why: EffectReason) -> list[int]:
+    """Void the referral's rewards that are not given yet, and given coupon or gift-card
+    rewards whose code was never used; given credit and points only with `include_given`."""
+    cancelled = []
+    for reward in Reward.objects.filter(referral=referral).exclude(status=Status.VOIDED).order_by("id"):
+        if reward.status == Status.GIVEN:
+            unused_code = reward.kind in ("coupon", "gift_card") and not _used(reward)
+            if not (unused_code or include_given):
+                continue
+        if _reward_set_status(
+            reward=reward, status=Status.VOIDED, reason=why.reason, reason_code=why.reason_code
+        ):
+            cancelled.append(reward.pk)
+    return cancelled
 
 
 @dataclass
