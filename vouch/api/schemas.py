@@ -41,6 +41,14 @@ class _EventIn(In):
     last_name: str | None = Field(None, max_length=100)
     name: str | None = Field(None, min_length=1, max_length=100, description="the custom action's name")
     fields: dict[str, Any] = Field(default_factory=dict)
+    items: list[dict[str, Any]] = Field(default_factory=list, max_length=200, description="the order's items")
+    person_fields: dict[str, Any] | None = Field(
+        None,
+        description="custom fields of the person to set (merged); a change triggers person_changed rules",
+    )
+    segments: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        None, max_length=100, description="the person's segments now (replaces them)"
+    )
     order_id: str | None = Field(
         None, min_length=1, max_length=200, description="for a refund: the purchase's id"
     )
@@ -165,6 +173,40 @@ class ReferralOut(Schema):
     rewards: list[RewardOut]
 
 
+class CriterionOut(Schema):
+    label: str
+    held: bool
+    error: str | None = None
+
+
+class DecisionActionOut(Schema):
+    index: int
+    type: str
+    target: str | None
+    outcome: str = Field(description="given, pending, blocked, skipped, email_queued, not_sent, reverted…")
+    reason: str | None = None
+    reward: int | None = None
+    value: str | None = None
+    email: int | None = None
+    criteria: list[CriterionOut] = Field(default_factory=list)
+
+
+class DecisionOut(Schema):
+    """One rule evaluation: the decision trace that explains a reward given, blocked or not made."""
+
+    id: int
+    rule: str
+    rule_version: int
+    trigger: str
+    event: str | None = Field(description="the external id of the event that triggered it")
+    condition: str
+    condition_met: bool
+    error: str
+    actions: list[DecisionActionOut]
+    inputs: dict[str, Any] = Field(description="the variables the condition and criteria read, as they were")
+    created_at: datetime
+
+
 class ReferralDetailsOut(ReferralOut):
     history: list[HistoryOut]
     fraud_checks: list[FraudCheckOut]
@@ -172,6 +214,7 @@ class ReferralDetailsOut(ReferralOut):
     emails: list[EmailOut]
     next_timed_step: TimedStepOut | None
     allowed_statuses: list[str] = Field(description="statuses the API may move this referral to now")
+    decisions: list[DecisionOut] = Field(description="every rule evaluated for this referral, oldest first")
 
 
 class EventResultOut(Schema):

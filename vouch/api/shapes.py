@@ -141,3 +141,32 @@ def campaign_shape(campaign) -> dict:
         "created_at": campaign.created_at,
         "updated_at": campaign.updated_at,
     }
+
+
+def decision_shape(decision) -> dict:
+    return {
+        "id": decision.pk,
+        "rule": decision.rule_id,
+        "rule_version": decision.rule_version,
+        "trigger": decision.trigger,
+        "event": decision.event.external_id if decision.event_id else None,
+        "condition": decision.condition,
+        "condition_met": decision.condition_met,
+        "error": decision.error,
+        "actions": [
+            {
+                "index": a.get("index"),
+                "type": a.get("type"),
+                "target": a.get("target"),
+                "outcome": a.get("outcome", ""),
+                "reason": a.get("reason"),
+                "reward": a.get("reward"),
+                "value": a.get("value"),
+                "email": a.get("email"),
+                "criteria": a.get("criteria", []),
+            }
+            for a in decision.actions
+        ],
+        "inputs": decision.inputs,
+        "created_at": decision.created_at,
+    }

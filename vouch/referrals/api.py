@@ -6,7 +6,7 @@ from pydantic import Field
 
 from vouch.api.main import ERRORS, idempotent
 from vouch.api.schemas import ReferralDetailsOut, ReferralIn, ReferralPageOut, StatusIn
-from vouch.api.shapes import email_shape, event_shape, fraud_check_shape, referral_shape
+from vouch.api.shapes import decision_shape, email_shape, event_shape, fraud_check_shape, referral_shape
 from vouch.campaigns.selectors import campaign_definition, campaign_for_site
 from vouch.people.services import person_get_or_create
 from vouch.referrals.selectors import referral_details, referral_for_site, referral_search
@@ -49,6 +49,7 @@ def details_shape(referral, actor_kind: str = "api") -> dict:
         if step
         else None,
         "allowed_statuses": details.allowed_statuses,
+        "decisions": [decision_shape(d) for d in details.decisions],
     }
 
 

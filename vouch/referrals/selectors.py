@@ -10,6 +10,7 @@ from vouch.people.models import normalise_email
 from vouch.pipelines import allowed_targets, pipeline_named
 from vouch.referrals.models import Referral, StatusChange, TimedStep
 from vouch.rewards.models import Reward
+from vouch.rules.models import Decision
 from vouch.sites.models import Site
 
 
@@ -73,6 +74,7 @@ class ReferralDetails:
     emails: list[Email]
     next_timed_step: TimedStep | None
     allowed_statuses: list[str]
+    decisions: list[Decision]
 
 
 def referral_details(*, referral: Referral, actor: str) -> ReferralDetails:
@@ -90,4 +92,5 @@ def referral_details(*, referral: Referral, actor: str) -> ReferralDetails:
         allowed_statuses=allowed_targets(
             pipeline, current=referral.status, actor=actor, history=[h.to_status for h in history]
         ),
+        decisions=list(referral.decisions.select_related("event").order_by("id")),
     )

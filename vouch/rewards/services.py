@@ -223,6 +223,7 @@ def _budget_spent(*, budget: str, campaign_id: int, site_id: int, value: Decimal
     spent = Reward.objects.filter(
         site_id=site_id, referral__campaign_id=campaign_id, status__in=COUNTED, value__isnull=False
     ).aggregate(total=Sum("value"))["total"] or Decimal(0)
+    spent = spent.quantize(Decimal("0.01"))
     if spent + value > Decimal(budget):
         return f"The campaign's budget is spent ({spent} of {budget} used; this reward is {value})."
     return None
