@@ -191,3 +191,20 @@ def test_a_paused_campaign_takes_no_new_shares(api, campaign):
         "message": "The campaign 'spring' is paused.",
         "details": [],
     }
+
+
+def test_the_snapshot_counts_referrals_per_status_in_the_pipeline_s_words(api, campaign, other_api):
+    from tests.e2e.test_purchase_walk import purchase, share_and_claim
+
+    _, coupon = share_and_claim(api)
+    purchase(api, coupon=coupon)
+
+    snapshot = api.get("/snapshot").json()
+
+    [spring] = snapshot["campaigns"]
+    counts = {s["status"]: (s["label"], s["count"]) for s in spring["statuses"]}
+    assert counts["approved"] == ("Approved", 1)
+    assert counts["flagged"] == ("Flagged", 0)
+    assert spring["total"] == 1
+    assert {q["status"]: q["count"] for q in snapshot["queues"]} == {"flagged": 0, "pending_denial": 0}
+    assert other_api.get("/snapshot").json()["campaigns"] == []

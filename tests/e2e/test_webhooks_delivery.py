@@ -221,3 +221,23 @@ def test_endpoints_are_created_read_updated_deleted_and_kept_to_their_site(api, 
 
     assert api.client.delete(f"/api/v1/webhooks/{hook['id']}", headers=api.headers).status_code == 204
     assert api.get(f"/webhooks/{hook['id']}").status_code == 404
+
+
+def test_a_coupon_list_running_low_is_announced_once_until_codes_are_added(api, campaign, site, receiver):
+    from conftest import stock
+    from vouch.rewards.models import CouponList
+
+    endpoint(api, receiver, types=("coupon_list.low_stock",))
+    CouponList.objects.filter(slug="advocate-codes").update(low_stock_days=1000)
+    for i in range(1, 4):
+        friend = f"friend{i}@example.com"
+        _, coupon = share_and_claim(api, friend=friend)
+        purchase(api, order=f"LOW-{i}", email=friend, coupon=coupon)
+    run_once()
+
+    [warning] = [r["body"] for r in receiver.received]
+    assert warning["type"] == "coupon_list.low_stock"
+    assert warning["data"]["coupon_list"] == "advocate-codes"
+    assert warning["data"]["remaining"] == 19
+    stock(site, "advocate-codes", ["MORE1"])
+    assert CouponList.objects.get(slug="advocate-codes").low_stock_notified_at is None

@@ -6,10 +6,11 @@ from types import SimpleNamespace
 
 from vouch.portal.charts import BAR_WIDTH, bar_chart
 from vouch.portal.forms import code_lines
-from vouch.portal.selectors import EMAIL, ORDER_OR_CODE, lookup_kind, low_stock, reward_sentence
+from vouch.portal.selectors import EMAIL, ORDER_OR_CODE, lookup_kind, reward_sentence
 from vouch.portal.templatetags.portal import email_type, mask_email
 from vouch.referrals.snapshot import CampaignSnapshot, StatusCount
 from vouch.rewards.models import Reward
+from vouch.rewards.selectors import low_stock
 
 
 def test_the_search_box_reads_an_at_sign_as_an_email_and_anything_else_as_an_order_or_code():

@@ -345,3 +345,29 @@ class CampaignOut(Schema):
     definition: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+
+class StatusCountOut(Schema):
+    status: str
+    label: str = Field(description="the status in the pipeline's words")
+    count: int
+
+
+class CampaignSnapshotOut(Schema):
+    slug: str
+    name: str
+    pipeline: str
+    total: int
+    statuses: list[StatusCountOut]
+
+
+class QueueOut(Schema):
+    status: str
+    count: int
+    oldest: int | None = Field(description="the id of the referral waiting longest")
+    oldest_since: datetime | None
+
+
+class SnapshotOut(Schema):
+    campaigns: list[CampaignSnapshotOut]
+    queues: list[QueueOut]

@@ -15,7 +15,7 @@ from vouch.portal.models import ImportUpload
 from vouch.referrals.models import Referral, StatusChange, TimedStep
 from vouch.referrals.selectors import referral_search
 from vouch.rewards.models import Coupon, CouponList, Reward
-from vouch.rewards.selectors import coupon_list_counts
+from vouch.rewards.selectors import coupon_list_counts, low_stock
 from vouch.sites.models import Membership, Site
 
 EMAIL, ORDER_OR_CODE = "email", "order_or_code"
@@ -183,12 +183,6 @@ def referral_queue(*, site: Site, status: str, limit: int = QUEUE_LIMIT) -> tupl
     """Referrals waiting in one status, oldest first, and how many there are in all."""
     referrals = referral_search(site=site, status=status).order_by("status_changed_at", "id")
     return list(referrals[:limit]), Referral.objects.filter(site=site, status=status).count()
-
-
-def low_stock(*, remaining: int, given_last_30_days: int, low_stock_days: int) -> bool:
-    """Fewer codes left than `low_stock_days` days of the last 30 days' average use."""
-    daily = given_last_30_days / 30
-    return daily > 0 and remaining < daily * low_stock_days
 
 
 @dataclass

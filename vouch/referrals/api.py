@@ -5,12 +5,13 @@ from ninja import Header, Query, Router, Schema, Status
 from pydantic import Field
 
 from vouch.api.main import ERRORS, idempotent
-from vouch.api.schemas import ReferralDetailsOut, ReferralIn, ReferralPageOut, StatusIn
+from vouch.api.schemas import ReferralDetailsOut, ReferralIn, ReferralPageOut, SnapshotOut, StatusIn
 from vouch.api.shapes import decision_shape, email_shape, event_shape, fraud_check_shape, referral_shape
 from vouch.campaigns.selectors import campaign_definition, campaign_for_site
 from vouch.people.services import person_get_or_create
 from vouch.referrals.selectors import referral_details, referral_for_site, referral_search
 from vouch.referrals.services import referral_create_manual, referral_set_status
+from vouch.referrals.snapshot import referral_snapshot
 
 router = Router(tags=["referrals"])
 
@@ -51,6 +52,34 @@ def details_shape(referral, actor_kind: str = "api") -> dict:
         "allowed_statuses": details.allowed_statuses,
         "decisions": [decision_shape(d) for d in details.decisions],
     }
+
+
+@router.get("/snapshot", response={200: SnapshotOut, **ERRORS}, by_alias=True, tags=["snapshot"])
+def get_snapshot(request):
+    """The portal home's numbers: referrals per status per campaign (in each pipeline's words),
+    and the size and oldest referral of the queues people resolve (flagged, pending denial)."""
+    snapshot = referral_snapshot(site=request.site)
+    return Status(
+        200,
+        {
+            "campaigns": [
+                {
+                    "slug": c.slug,
+                    "name": c.name,
+                    "pipeline": c.pipeline,
+                    "total": c.total,
+                    "statuses": [
+                        {"status": s.status, "label": s.label, "count": s.count} for s in c.statuses
+                    ],
+                }
+                for c in snapshot.campaigns
+            ],
+            "queues": [
+                {"status": q.status, "count": q.count, "oldest": q.oldest_id, "oldest_since": q.oldest_since}
+                for q in snapshot.queues
+            ],
+        },
+    )
 
 
 @router.get("/referrals", response={200: ReferralPageOut, **ERRORS}, by_alias=True)

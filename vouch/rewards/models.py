@@ -11,6 +11,7 @@ class CouponList(models.Model):
     slug = models.SlugField(max_length=64)
     name = models.CharField(max_length=200, blank=True)
     low_stock_days = models.PositiveIntegerField(default=7)
+    low_stock_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

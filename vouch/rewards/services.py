@@ -101,11 +101,41 @@ def reward_give(*, reward: Reward) -> Reward:
                 )
             return reward
         code = coupon.code
+        _low_stock_publish(coupon_list=reward.coupon_list)
     if _reward_set_status(reward=reward, status=Status.GIVEN, coupon=coupon, code=code, given_at=clock.now()):
         if reward.send_email:
             email_queue_for_reward(reward=reward, type=REWARD_EMAIL_TYPES[reward.role])
         _publish(reward=reward, type="reward.given")
     return reward
+
+
+def _low_stock_publish(*, coupon_list: CouponList) -> None:
+    """Tell subscribed webhooks once when a list falls under its low-stock line (fewer codes
+    than `low_stock_days` days of recent use); adding codes re-arms the warning."""
+    from vouch.rewards.selectors import low_stock
+    from vouch.webhooks.services import webhook_publish
+
+    if coupon_list.low_stock_notified_at is not None:
+        return
+    now = clock.now()
+    remaining = Coupon.objects.filter(coupon_list=coupon_list, given_at__isnull=True).count()
+    used = Coupon.objects.filter(coupon_list=coupon_list, given_at__gte=now - timedelta(days=30)).count()
+    if not low_stock(remaining=remaining, given_last_30_days=used, low_stock_days=coupon_list.low_stock_days):
+        return
+    if CouponList.objects.filter(pk=coupon_list.pk, low_stock_notified_at__isnull=True).update(
+        low_stock_notified_at=now
+    ):
+        coupon_list.low_stock_notified_at = now
+        webhook_publish(
+            site_id=coupon_list.site_id,
+            type="coupon_list.low_stock",
+            data={
+                "coupon_list": coupon_list.slug,
+                "remaining": remaining,
+                "given_last_30_days": used,
+                "low_stock_days": coupon_list.low_stock_days,
+            },
+        )
 
 
 def _publish(*, reward: Reward, type: str) -> None:
@@ -381,6 +411,9 @@ def coupon_list_top_up(*, site: Site, slug: str, codes: list[str], actor: ActorR
         ]
         Coupon.objects.bulk_create(new, batch_size=1000)
         result.added = [c.code for c in new]
+        if new and coupon_list.low_stock_notified_at is not None:
+            CouponList.objects.filter(pk=coupon_list.pk).update(low_stock_notified_at=None)
+            coupon_list.low_stock_notified_at = None
         waiting = (
             Reward.objects.filter(site=site, coupon_list=coupon_list, status=Status.WAITING_FOR_COUPON)
             .select_related("coupon_list", "person")
