@@ -6,7 +6,10 @@ from tests.e2e.test_purchase_walk import purchase, share_and_claim
 
 def test_an_attributed_purchase_costs_a_fixed_number_of_queries(api, campaign, django_assert_max_num_queries):
     _, coupon = share_and_claim(api)
-    with django_assert_max_num_queries(40):
+    # 42 today (run with -vv to list them): the walk, the decision trace row, 2 per webhook event
+    # published (status changed twice, reward given), the email template lookup and the
+    # low-stock check of the advocate's coupon list
+    with django_assert_max_num_queries(42):
         response = purchase(api, coupon=coupon)
     assert response.json()["referral"]["status"] == "approved"
 
@@ -14,7 +17,7 @@ def test_an_attributed_purchase_costs_a_fixed_number_of_queries(api, campaign, d
 def test_referral_details_cost_a_fixed_number_of_queries(api, campaign, django_assert_max_num_queries):
     _, coupon = share_and_claim(api)
     referral_id = purchase(api, coupon=coupon).json()["referral"]["id"]
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert api.get(f"/referrals/{referral_id}").status_code == 200
 
 
