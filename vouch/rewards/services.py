@@ -416,7 +416,7 @@ def coupon_list_top_up(*, site: Site, slug: str, codes: list[str], actor: ActorR
             coupon_list.low_stock_notified_at = None
         waiting = (
             Reward.objects.filter(site=site, coupon_list=coupon_list, status=Status.WAITING_FOR_COUPON)
-            .select_related("coupon_list", "person")
+            .select_related("coupon_list", "person", "referral__campaign", "referral__friend")
             .order_by("created_at", "id")
         )
         for reward in waiting[: len(new)]:

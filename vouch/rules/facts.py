@@ -151,10 +151,13 @@ class Facts:
 
     @cached_property
     def firings(self) -> dict[str, int]:
-        """How many times each rule fired (its condition held) for this advocate before now."""
+        """How many times each rule of this campaign fired (its condition held) for this advocate."""
         rows = (
             Decision.objects.filter(
-                site_id=self.referral.site_id, advocate_id=self.referral.advocate_id, condition_met=True
+                site_id=self.referral.site_id,
+                advocate_id=self.referral.advocate_id,
+                referral__campaign_id=self.referral.campaign_id,
+                condition_met=True,
             )
             .values("rule_id")
             .annotate(n=Count("id"))
