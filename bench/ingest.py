@@ -154,9 +154,12 @@ def _alias(email: str, k: int) -> str:
     return f"{local}+b{k}@{domain}"
 
 
-def setup(n: int, rng: random.Random) -> Setup:
+def setup(n: int, rng: random.Random, rules: list[dict] | None = None) -> Setup:
     """Site, campaign, stocked coupon lists, advocates with shares and the friends' claimed
-    offers, all through the services; returns the purchase events to ingest, shuffled."""
+    offers, all through the services; returns the purchase events to ingest, shuffled.
+
+    `rules` (program rules in the campaign's JSON form) are added to the campaign, so
+    bench/rules.py can time the same mix with and without them."""
     from vouch.audit.services import ActorRef
     from vouch.campaigns.definition import CampaignDefinition
     from vouch.campaigns.services import campaign_create
@@ -174,7 +177,8 @@ def setup(n: int, rng: random.Random) -> Setup:
     stock = max(n, needs_offer)
 
     site = site_create(slug="bench", name="Bench")
-    campaign = campaign_create(site=site, definition=CampaignDefinition.model_validate(CAMPAIGN), actor=staff)
+    definition = CampaignDefinition.model_validate({**CAMPAIGN, "rules": rules} if rules else CAMPAIGN)
+    campaign = campaign_create(site=site, definition=definition, actor=staff)
     coupon_list_top_up(
         site=site, slug="friend-codes", codes=[f"FRIEND{i:07}" for i in range(stock)], actor=staff
     )
