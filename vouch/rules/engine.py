@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cel
 
 from vouch.campaigns.definition import CampaignDefinition, Rule, Tier, Trigger
-from vouch.rules.conditions import Outcome, evaluate, reads
+from vouch.rules.conditions import Outcome, compile_condition, execute, reads
 
 REWARD_ACTIONS = ("reward", "tiered_reward", "every_n_reward")
 
@@ -17,6 +17,7 @@ class CompiledAction:
     index: int
     action: object
     criteria: tuple[tuple[str, str], ...]
+    programs: tuple[cel.Program, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class CompiledRule:
     actions: tuple[CompiledAction, ...]
     reads: frozenset[str]
     counts_position: bool
+    program: cel.Program | None = None
 
     @property
     def id(self) -> str:
@@ -38,12 +40,17 @@ def _compile_rule(rule: Rule) -> CompiledRule:
         if action.type in REWARD_ACTIONS:
             criteria = list(action.reward.criteria) + criteria
         target = getattr(action, "target", "advocate")
-        actions.append(CompiledAction(index, action, tuple(c.compiled(target=target) for c in criteria)))
+        pairs = tuple(c.compiled(target=target) for c in criteria)
+        programs = tuple(compile_condition(source) for _, source in pairs)
+        actions.append(CompiledAction(index, action, pairs, programs))
     sources = [rule.condition] if rule.condition else []
     sources += [source for a in actions for _, source in a.criteria]
     read = frozenset().union(*(reads(s) for s in sources)) if sources else frozenset()
     positional = any(a.action.type in ("tiered_reward", "every_n_reward") for a in actions)
-    return CompiledRule(rule=rule, actions=tuple(actions), reads=read, counts_position=positional)
+    program = compile_condition(rule.condition) if rule.condition else None
+    return CompiledRule(
+        rule=rule, actions=tuple(actions), reads=read, counts_position=positional, program=program
+    )
 
 
 def compile_rules(definition: CampaignDefinition) -> tuple[CompiledRule, ...]:
@@ -92,9 +99,9 @@ def rules_triggered(rules: tuple[CompiledRule, ...], happening: Happening) -> li
 
 
 def condition_holds(rule: CompiledRule, context: cel.Context) -> Outcome:
-    if not rule.rule.condition:
+    if rule.program is None:
         return Outcome(True)
-    return evaluate(rule.rule.condition, context)
+    return execute(rule.program, context)
 
 
 @dataclass(frozen=True)
@@ -107,8 +114,8 @@ class CriterionResult:
 def criteria_results(action: CompiledAction, context: cel.Context) -> list[CriterionResult]:
     """Every criterion of the action, in order: the first that failed is the reward's reason."""
     results = []
-    for label, source in action.criteria:
-        outcome = evaluate(source, context)
+    for (label, _), program in zip(action.criteria, action.programs, strict=True):
+        outcome = execute(program, context)
         results.append(CriterionResult(label, outcome.met, outcome.error))
     return results
 

@@ -39,6 +39,7 @@ class Facts:
         self.referral, self.event = referral, event
         self.now = clock.now()
         self.fired_now: Counter[str] = Counter()
+        self.contexts: dict[frozenset[str], tuple] = {}
 
     def variables(self, names: frozenset[str]) -> dict:
         """The named variables except `counts`, which differs per rule."""

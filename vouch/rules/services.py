@@ -54,10 +54,16 @@ class Run:
 
 
 def _context(rule: CompiledRule, facts: Facts) -> tuple[cel.Context, dict]:
+    """The CEL context for a rule. Building one costs ~70 µs, so rules reading the same
+    variables share it, unless they read `counts`, which differ per rule."""
+    if "counts" not in rule.reads and rule.reads in facts.contexts:
+        return facts.contexts[rule.reads]
     variables = facts.variables(rule.reads)
     if "counts" in rule.reads:
         variables["counts"] = facts.counts(rule_id=rule.id)
-    return cel.Context(variables), variables
+        return cel.Context(variables), variables
+    facts.contexts[rule.reads] = (cel.Context(variables), variables)
+    return facts.contexts[rule.reads]
 
 
 def rules_run(*, referral, happening: Happening, event=None) -> list[Decision]:
