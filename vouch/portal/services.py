@@ -5,22 +5,18 @@ coupon list, email or campaign still goes through that area's service."""
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
-from vouch.campaigns.models import Campaign
-from vouch.campaigns.selectors import campaign_definition
 from vouch.errors import Conflict, Invalid, NotFound, VouchError
-from vouch.people.services import person_get_or_create
 from vouch.portal.models import ImportUpload, LoginFailure
 from vouch.referrals.csv_import import NOT_UTF8
 from vouch.referrals.imports import ImportReport, referrals_import
 from vouch.referrals.models import Referral
-from vouch.referrals.services import referral_create_manual, referral_set_status
+from vouch.referrals.services import referral_set_status
 from vouch.sites.models import Membership, Role, Site
 
 LOCKOUT_FAILURES = 5
@@ -134,33 +130,6 @@ def membership_remove(*, membership: Membership, actor: ActorRef) -> None:
             before={"username": membership.user.username, "role": membership.role},
         )
         membership.delete()
-
-
-def referral_create_by_hand(
-    *,
-    site: Site,
-    campaign: Campaign,
-    advocate_email: str,
-    friend_email: str,
-    order_number: str,
-    subtotal: Decimal,
-    actor: ActorRef,
-) -> Referral:
-    """The portal's "Create referral" (Talkable's use case 6): the advocate and friend are
-    found or created and the referral opened in one transaction, in the campaign's currency."""
-    incentive = campaign_definition(campaign).incentives.advocate
-    with transaction.atomic():
-        advocate = person_get_or_create(site=site, email=advocate_email)
-        friend = person_get_or_create(site=site, email=friend_email) if friend_email else None
-        return referral_create_manual(
-            campaign=campaign,
-            advocate=advocate,
-            friend=friend,
-            actor=actor,
-            order_number=order_number,
-            subtotal=subtotal,
-            currency=incentive.currency if incentive else "USD",
-        )
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,14 @@
 from decimal import Decimal
 
-from django.db import transaction
 from ninja import Header, Query, Router, Schema, Status
 from pydantic import Field
 
 from vouch.api.main import ERRORS, idempotent
 from vouch.api.schemas import ReferralDetailsOut, ReferralIn, ReferralPageOut, SnapshotOut, StatusIn
 from vouch.api.shapes import decision_shape, email_shape, event_shape, fraud_check_shape, referral_shape
-from vouch.campaigns.selectors import campaign_definition, campaign_for_site
-from vouch.people.services import person_get_or_create
+from vouch.campaigns.selectors import campaign_for_site
 from vouch.referrals.selectors import referral_details, referral_for_site, referral_search
-from vouch.referrals.services import referral_create_manual, referral_set_status
+from vouch.referrals.services import referral_create_by_hand, referral_set_status
 from vouch.referrals.snapshot import referral_snapshot
 
 router = Router(tags=["referrals"])
@@ -120,25 +118,16 @@ def create_referral(
 ):
     """Create a referral by hand (the portal's "Create referral"): fraud checks and rewards
     run as for a purchase."""
-    campaign = campaign_for_site(site=request.site, slug=payload.campaign)
-    incentive = campaign_definition(campaign).incentives.advocate
-    with transaction.atomic():
-        advocate = person_get_or_create(site=request.site, email=payload.advocate_email)
-        friend = (
-            person_get_or_create(site=request.site, email=payload.friend_email)
-            if payload.friend_email
-            else None
-        )
-        referral = referral_create_manual(
-            campaign=campaign,
-            advocate=advocate,
-            friend=friend,
-            actor=request.actor,
-            order_number=payload.order_number or "",
-            subtotal=Decimal(payload.subtotal),
-            currency=payload.currency or (incentive.currency if incentive else "USD"),
-            external_id=payload.external_id,
-        )
+    referral = referral_create_by_hand(
+        campaign=campaign_for_site(site=request.site, slug=payload.campaign),
+        advocate_email=payload.advocate_email,
+        friend_email=payload.friend_email,
+        actor=request.actor,
+        order_number=payload.order_number or "",
+        subtotal=Decimal(payload.subtotal),
+        currency=payload.currency,
+        external_id=payload.external_id,
+    )
     return Status(201, details_shape(referral_for_site(site=request.site, ref=referral.pk)))
 
 

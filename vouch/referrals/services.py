@@ -271,6 +271,38 @@ def referral_create_manual(
         ) from error
 
 
+def referral_create_by_hand(
+    *,
+    campaign: Campaign,
+    advocate_email: str,
+    friend_email: str | None,
+    actor: ActorRef,
+    order_number: str = "",
+    subtotal: Decimal | None = None,
+    currency: str | None = None,
+    external_id: str | None = None,
+) -> Referral:
+    """ "Create referral" by email (the portal's form and the API): the advocate and friend are
+    found or created and the referral opened in one transaction, in the campaign's currency
+    unless one is given."""
+    from vouch.people.services import person_get_or_create
+
+    incentive = campaign_definition(campaign).incentives.advocate
+    with transaction.atomic():
+        advocate = person_get_or_create(site=campaign.site, email=advocate_email)
+        friend = person_get_or_create(site=campaign.site, email=friend_email) if friend_email else None
+        return referral_create_manual(
+            campaign=campaign,
+            advocate=advocate,
+            friend=friend,
+            actor=actor,
+            order_number=order_number,
+            subtotal=subtotal,
+            currency=currency or (incentive.currency if incentive else "USD"),
+            external_id=external_id,
+        )
+
+
 def referral_set_status(*, referral: Referral, status: str, actor: ActorRef, reason: str = "") -> Referral:
     """A person's status change (staff, API, import): one transaction, the row locked."""
     with transaction.atomic():

@@ -12,7 +12,7 @@ from vouch.audit.services import ActorRef
 from vouch.campaigns.selectors import campaign_definition
 from vouch.errors import VouchError
 from vouch.pipelines import pipeline_named
-from vouch.rewards.models import Status
+from vouch.rewards.models import Reward, Status
 from vouch.rewards.services import (
     EffectReason,
     reward_block_reason,
@@ -45,7 +45,6 @@ _depth = contextvars.ContextVar("rules_depth", default=0)
 class Run:
     referral: object
     rule: CompiledRule
-    facts: Facts
     context: cel.Context
     position: int
     event: object | None
@@ -104,9 +103,8 @@ def _run(*, referral, rules: list[CompiledRule], happening: Happening, event) ->
         )
         if held.met:
             position = facts.fired(rule.id) + 1 if rule.counts_position else 0
-            run = Run(
-                referral, rule, facts, context, position, event, once=happening.kind == "referral_started"
-            )
+            once = happening.kind == "referral_started"
+            run = Run(referral, rule, context, position, event, once=once)
             for action in rule.actions:
                 run.done.append(_act(run, action))
             facts.fired_now[rule.id] += 1
@@ -160,8 +158,6 @@ def _reward_source(run: Run, compiled: CompiledAction) -> str:
 
 
 def _reward(run: Run, compiled: CompiledAction) -> dict:
-    from vouch.rewards.models import Reward
-
     action, referral = compiled.action, run.referral
     person = _person(referral, action.target)
     if person is None:
@@ -291,8 +287,6 @@ def referral_refund(*, referral, event) -> list[Decision]:
 
 def _criterion_failed_after_refund(*, referral, event) -> str | None:
     """The label of the first criterion a standing reward's action no longer meets."""
-    from vouch.rewards.models import Reward
-
     definition = campaign_definition(referral.campaign)
     by_source = {}
     for rule in compile_rules(definition):

@@ -21,10 +21,10 @@ from vouch.portal.services import (
     import_upload_for_site,
     import_upload_preview,
     import_upload_store,
-    referral_create_by_hand,
     referrals_set_status_bulk,
 )
 from vouch.referrals.imports import ERROR
+from vouch.referrals.services import referral_create_by_hand
 from vouch.rewards.services import coupon_list_top_up
 
 PICKER_LIMIT = 1000
@@ -52,7 +52,6 @@ def referral_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             created = referral_create_by_hand(
-                site=request.site,
                 campaign=data["campaign"],
                 advocate_email=data["advocate_email"],
                 friend_email=data["friend_email"],
