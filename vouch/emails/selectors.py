@@ -5,6 +5,7 @@ from django.db.models import Q
 from vouch.emails.models import Email, EmailTemplate
 from vouch.emails.templates_default import DEFAULTS, LABELS
 from vouch.errors import NotFound
+from vouch.read_cache import cached
 from vouch.sites.models import Site
 
 
@@ -59,13 +60,17 @@ def _overrides(*, site_id: int, campaign_id: int | None):
     return EmailTemplate.objects.filter(Q(site_id=site_id) & scope)
 
 
-def email_template_effective(*, site_id: int, campaign_id: int | None, type: str) -> EffectiveTemplate:
-    """The template an email of this type uses now: the campaign's override, else the
-    site-wide one, else the default. An unknown type is a NotFound."""
-    rows = sorted(
-        _overrides(site_id=site_id, campaign_id=campaign_id).filter(type=type),
-        key=lambda r: r.campaign_id is None,
+def email_template_overrides(*, site_id: int, campaign_id: int | None) -> tuple[EmailTemplate, ...]:
+    """The site's and the campaign's template overrides of every type; read once per ingest
+    (`vouch.read_cache`), so the emails of one purchase look them up once."""
+    return cached(
+        ("email_templates", site_id, campaign_id),
+        lambda: tuple(_overrides(site_id=site_id, campaign_id=campaign_id)),
     )
+
+
+def _effective(overrides: tuple[EmailTemplate, ...], type: str) -> EffectiveTemplate:
+    rows = sorted((r for r in overrides if r.type == type), key=lambda r: r.campaign_id is None)
     if rows:
         return _from_override(rows[0])
     if type in DEFAULTS:
@@ -73,12 +78,14 @@ def email_template_effective(*, site_id: int, campaign_id: int | None, type: str
     raise NotFound("email_type_not_found", f"No email type '{type}' here: save a template for it first.")
 
 
+def email_template_effective(*, site_id: int, campaign_id: int | None, type: str) -> EffectiveTemplate:
+    """The template an email of this type uses now: the campaign's override, else the
+    site-wide one, else the default. An unknown type is a NotFound."""
+    return _effective(email_template_overrides(site_id=site_id, campaign_id=campaign_id), type)
+
+
 def email_templates_for_campaign(*, campaign) -> list[EffectiveTemplate]:
     """Every type the campaign can send (the defaults and every override), each as it would be sent."""
-    types = set(DEFAULTS) | set(
-        _overrides(site_id=campaign.site_id, campaign_id=campaign.pk).values_list("type", flat=True)
-    )
-    return [
-        email_template_effective(site_id=campaign.site_id, campaign_id=campaign.pk, type=type)
-        for type in sorted(types)
-    ]
+    overrides = email_template_overrides(site_id=campaign.site_id, campaign_id=campaign.pk)
+    types = set(DEFAULTS) | {row.type for row in overrides}
+    return [_effective(overrides, type) for type in sorted(types)]

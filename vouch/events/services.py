@@ -14,6 +14,7 @@ from vouch.campaigns.selectors import campaign_for_site
 from vouch.errors import Conflict
 from vouch.events.models import Event, Kind
 from vouch.people.services import person_get_or_create, person_update
+from vouch.read_cache import reads_cached
 from vouch.referrals.attribution import attribute
 from vouch.referrals.models import Referral
 from vouch.referrals.services import referral_open
@@ -52,7 +53,7 @@ def event_ingest(*, site: Site, data: dict, actor: ActorRef) -> Ingested:
     if existing is not None:
         return _replay(existing, digest)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), reads_cached():
             return Ingested(event=_ingest_new(site=site, data=data, digest=digest, actor=actor), created=True)
     except IntegrityError:
         existing = Event.objects.filter(site=site, kind=kind, external_id=external_id).first()

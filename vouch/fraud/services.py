@@ -8,8 +8,9 @@ from django.db.models import Count, Q
 from vouch import clock
 from vouch.campaigns.definition import CampaignDefinition
 from vouch.events.models import Event
-from vouch.fraud.checks import BlacklistRule, CheckResult, Facts, PartyFacts, Velocity, run_checks
-from vouch.fraud.models import BlacklistEntry, FraudResult
+from vouch.fraud.checks import CheckResult, Facts, PartyFacts, Velocity, run_checks
+from vouch.fraud.models import FraudResult
+from vouch.fraud.selectors import blacklist_rules
 from vouch.shares.models import Share
 
 RECENT_ROWS = 200
@@ -70,12 +71,7 @@ def fraud_facts_gather(*, referral, event: Event | None) -> Facts:
             .exclude(pk=referral.pk)
             .values_list("id", flat=True)[:20]
         )
-    blacklist = tuple(
-        BlacklistRule(kind=kind, value=value, id=pk)
-        for pk, kind, value in BlacklistEntry.objects.filter(site_id=site_id).values_list(
-            "id", "kind", "value"
-        )
-    )
+    blacklist = blacklist_rules(site_id=site_id)
     return Facts(
         advocate=_advocate_facts(referral),
         friend=_friend_facts(referral, event),

@@ -1,8 +1,9 @@
 """Every write to outbound webhooks: publishing events, endpoints, deliveries.
 
-Publishing writes rows only (the event and one delivery per subscribed endpoint) in
-the caller's transaction, so a rolled-back business write publishes nothing and no
-request leaves before the commit: the worker sends the deliveries afterwards.
+Publishing writes rows only (the event and one delivery per subscribed endpoint; no
+row when no endpoint lists the event's type) in the caller's transaction, so a
+rolled-back business write publishes nothing and no request leaves before the
+commit: the worker sends the deliveries afterwards.
 """
 
 import http.client
@@ -23,6 +24,7 @@ from django.db import transaction
 from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
 from vouch.errors import Invalid
+from vouch.read_cache import cached
 from vouch.sites.models import Site
 from vouch.webhooks.models import (
     EVENT_TYPES,
@@ -42,13 +44,26 @@ def _json_safe(data: dict) -> dict:
     return json.loads(_encoder.encode(data))
 
 
+def _endpoints(site_id: int) -> tuple[Endpoint, ...]:
+    """The site's endpoints, active or not; read once per ingest (`vouch.read_cache`)."""
+    return cached(
+        ("webhook_endpoints", site_id),
+        lambda: tuple(Endpoint.objects.filter(site_id=site_id).order_by("id")),
+    )
+
+
 def webhook_publish(*, site_id: int, type: str, data: dict) -> None:
     """Record that `type` happened on the site and queue it for every active endpoint
     subscribed to it. Call it inside the business transaction: it adds no savepoint of
-    its own there, so it costs two queries (the event, the endpoints) plus one insert
-    when some endpoint subscribes."""
+    its own there. An event no endpoint of the site lists (active or paused) is not
+    stored: nobody could be sent it, and a replay only sends again what endpoints
+    subscribed to. So it costs the endpoints lookup (once per ingest), plus the event
+    and its deliveries (two inserts) when some endpoint subscribes."""
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event type {type!r}; known: {', '.join(EVENT_TYPES)}.")
+    listing = [endpoint for endpoint in _endpoints(site_id) if type in endpoint.event_types]
+    if not listing:
+        return
     with transaction.atomic(savepoint=False):
         now = clock.now()
         event = WebhookEvent.objects.create(
@@ -58,8 +73,7 @@ def webhook_publish(*, site_id: int, type: str, data: dict) -> None:
             data=_json_safe(data),
             created_at=now,
         )
-        active = Endpoint.objects.filter(site_id=site_id, active=True).order_by("id")
-        endpoints = [endpoint for endpoint in active if endpoint.subscribes_to(type)]
+        endpoints = [endpoint for endpoint in listing if endpoint.subscribes_to(type)]
         if endpoints:
             Delivery.objects.bulk_create(
                 Delivery(site_id=site_id, event=event, endpoint=endpoint, created_at=now, due_at=now)
