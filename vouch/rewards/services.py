@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 
 from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
@@ -118,8 +118,11 @@ def _low_stock_publish(*, coupon_list: CouponList) -> None:
     if coupon_list.low_stock_notified_at is not None:
         return
     now = clock.now()
-    remaining = Coupon.objects.filter(coupon_list=coupon_list, given_at__isnull=True).count()
-    used = Coupon.objects.filter(coupon_list=coupon_list, given_at__gte=now - timedelta(days=30)).count()
+    counts = Coupon.objects.filter(coupon_list=coupon_list).aggregate(
+        remaining=Count("id", filter=Q(given_at__isnull=True)),
+        used=Count("id", filter=Q(given_at__gte=now - timedelta(days=30))),
+    )
+    remaining, used = counts["remaining"], counts["used"]
     if not low_stock(remaining=remaining, given_last_30_days=used, low_stock_days=coupon_list.low_stock_days):
         return
     if CouponList.objects.filter(pk=coupon_list.pk, low_stock_notified_at__isnull=True).update(
@@ -312,21 +315,29 @@ class EffectReason:
     reason_code: str
 
 
+def _affected(reward: Reward, effect: str) -> bool:
+    if reward.status in OPEN_STATUSES:
+        return True
+    return effect == "release" and reward.status == Status.BLOCKED and reward.reason_code == REFERRAL_BLOCKED
+
+
 def rewards_apply_effect(
-    *, referral, effect: str, why: EffectReason | None = None, only: list[int] | None = None
+    *, referral, effect: str, why: EffectReason | None = None, only: list[Reward] | None = None
 ) -> None:
     """What a referral's new status means for its open rewards: release, block or void them.
     Releasing also re-opens rewards blocked only because the referral was blocked (unblock);
-    rewards blocked for their own reason (a limit, a criterion) stay blocked."""
+    rewards blocked for their own reason (a limit, a criterion) stay blocked. With `only`
+    (rewards already in hand, such as one just created), those instead of the referral's."""
     if effect == "hold":
         return
-    affected = Q(status__in=OPEN_STATUSES)
-    if effect == "release":
-        affected |= Q(status=Status.BLOCKED, reason_code=REFERRAL_BLOCKED)
-    rewards = Reward.objects.filter(affected, referral=referral)
     if only is not None:
-        rewards = rewards.filter(pk__in=only)
-    rewards = list(rewards.select_related("coupon_list", "person").order_by("id"))
+        rewards = [reward for reward in only if _affected(reward, effect)]
+    else:
+        affected = Q(status__in=OPEN_STATUSES)
+        if effect == "release":
+            affected |= Q(status=Status.BLOCKED, reason_code=REFERRAL_BLOCKED)
+        rewards = Reward.objects.filter(affected, referral=referral)
+        rewards = list(rewards.select_related("coupon_list", "person").order_by("id"))
     for reward in rewards:
         reward.referral = referral
         if effect == "release":

@@ -12,6 +12,7 @@ from vouch.audit.services import ActorRef
 from vouch.campaigns.selectors import campaign_definition
 from vouch.errors import VouchError
 from vouch.pipelines import pipeline_named
+from vouch.read_cache import cached
 from vouch.rewards.models import Reward, Status
 from vouch.rewards.services import (
     EffectReason,
@@ -157,6 +158,18 @@ def _reward_source(run: Run, compiled: CompiledAction) -> str:
     return source[:100]
 
 
+def _rule_rewards(referral) -> set[tuple[str, str]]:
+    """The (role, source) of every reward the referral has: read once per ingest
+    (`vouch.read_cache`) rather than once per reward action. `_reward` adds each reward
+    it creates, and nothing else in an ingest creates or deletes rule rewards, so the set
+    stays true for the rest of the transaction. Rules run once (`referral_started`, as the
+    referral is created, before anything read the set) neither read nor add to it."""
+    return cached(
+        ("rewards_issued", referral.pk),
+        lambda: set(Reward.objects.filter(referral=referral).values_list("role", "source")),
+    )
+
+
 def _reward(run: Run, compiled: CompiledAction) -> dict:
     action, referral = compiled.action, run.referral
     person = _person(referral, action.target)
@@ -174,7 +187,8 @@ def _reward(run: Run, compiled: CompiledAction) -> dict:
             return {"outcome": "skipped", "reason": f"Time {run.position} is below the lowest tier."}
         incentive = incentive.model_copy(update={"value": value})
     source = _reward_source(run, compiled)
-    if not run.once and Reward.objects.filter(referral=referral, role=action.target, source=source).exists():
+    issued = None if run.once else _rule_rewards(referral)
+    if issued is not None and (action.target, source) in issued:
         return {"outcome": "skipped", "reason": "This reward was already issued for this referral."}
     trace, failed = _criteria(run, compiled)
     blocked = None
@@ -195,6 +209,8 @@ def _reward(run: Run, compiled: CompiledAction) -> dict:
         reason_code=blocked[1] if blocked else "",
         email=action.email,
     )
+    if issued is not None:
+        issued.add((action.target, source))
     if not blocked:
         _apply_current_status(referral=referral, reward=reward)
     return {
@@ -219,7 +235,7 @@ def _apply_current_status(*, referral, reward) -> None:
         referral=referral,
         effect=effect,
         why=effect_reason(referral=referral, target=referral.status, reason=""),
-        only=[reward.pk],
+        only=[reward],
     )
 
 
