@@ -7,7 +7,16 @@ from dataclasses import dataclass
 import cel
 
 from vouch.campaigns.definition import CampaignDefinition, Rule, Tier, Trigger
-from vouch.rules.conditions import Outcome, compile_condition, execute, reads
+from vouch.rules.conditions import (
+    MET,
+    NOT_MET,
+    Outcome,
+    compile_condition,
+    execute,
+    not_boolean,
+    raised,
+    reads,
+)
 
 REWARD_ACTIONS = ("reward", "tiered_reward", "every_n_reward")
 
@@ -99,9 +108,22 @@ def rules_triggered(rules: tuple[CompiledRule, ...], happening: Happening) -> li
 
 
 def condition_holds(rule: CompiledRule, context: cel.Context) -> Outcome:
-    if rule.program is None:
-        return Outcome(True)
-    return execute(rule.program, context)
+    """`conditions.execute` on the rule's program (no condition: met), written out rather
+    than called because it runs for every triggered rule: the call saved is about a tenth
+    of a bare CEL evaluation, and this path is held to 0.8 of the library's rate
+    (bench/rules.py, part 1)."""
+    program = rule.program
+    if program is None:
+        return MET
+    try:
+        result = program.execute(context)
+    except Exception as error:  # noqa: BLE001 - a rule's bug is recorded on the decision, never raised
+        return raised(error)
+    if result is True:
+        return MET
+    if result is False:
+        return NOT_MET
+    return not_boolean(result)
 
 
 @dataclass(frozen=True)
