@@ -82,8 +82,6 @@ def _reward_set_status(
 
 def reward_give(*, reward: Reward) -> Reward:
     """Pay a pending or waiting reward: a code from its list, a fixed code, or credit/points."""
-    from vouch.emails.services import email_queue_for_reward
-
     if reward.status not in OPEN_STATUSES:
         return reward
     code, coupon = reward.code, None
@@ -103,10 +101,17 @@ def reward_give(*, reward: Reward) -> Reward:
         code = coupon.code
         _low_stock_publish(coupon_list=reward.coupon_list)
     if _reward_set_status(reward=reward, status=Status.GIVEN, coupon=coupon, code=code, given_at=clock.now()):
-        if reward.send_email:
-            email_queue_for_reward(reward=reward, type=REWARD_EMAIL_TYPES[reward.role])
-        _publish(reward=reward, type="reward.given")
+        _announce_given(reward)
     return reward
+
+
+def _announce_given(reward: Reward) -> None:
+    """The email (unless the reward's action said none) and the webhook of a reward just given."""
+    from vouch.emails.services import email_queue_for_reward
+
+    if reward.send_email:
+        email_queue_for_reward(reward=reward, type=REWARD_EMAIL_TYPES[reward.role])
+    _publish(reward=reward, type="reward.given")
 
 
 def _low_stock_publish(*, coupon_list: CouponList) -> None:
@@ -174,10 +179,16 @@ def reward_create(
     reason: str = "",
     reason_code: str = "",
     email: bool = True,
+    give: bool = False,
 ) -> Reward:
+    """Write a reward with its first status change. With `give` (the referral already
+    releases rewards), a pending reward that needs no code from a coupon list is written
+    given at once, with the same status changes (new → pending → given), email and webhook
+    as `reward_give` on it would write, but without reading and updating it again."""
     coupon_list = None
     if incentive.list_slug:
         coupon_list = coupon_list_get_or_create(site_id=referral.site_id, slug=incentive.list_slug)
+    give = give and status == Status.PENDING and coupon_list is None
     now = clock.now()
     reward = Reward.objects.create(
         site_id=referral.site_id,
@@ -186,7 +197,7 @@ def reward_create(
         role=role,
         source=source,
         kind=incentive.kind,
-        status=status,
+        status=Status.GIVEN if give else status,
         coupon_list=coupon_list,
         code="" if coupon_list else (incentive.fixed_code or ""),
         value=Decimal(incentive.value) if incentive.value is not None else None,
@@ -195,17 +206,27 @@ def reward_create(
         reason_code=reason_code,
         send_email=email,
         created_at=now,
+        given_at=now if give else None,
     )
-    RewardStatusChange.objects.create(
-        site_id=reward.site_id,
-        reward=reward,
-        to_status=status,
-        reason=reason,
-        reason_code=reason_code,
-        created_at=now,
+    changes = [("", status, reason, reason_code)]
+    if give:
+        changes.append((Status.PENDING, Status.GIVEN, "", ""))
+    RewardStatusChange.objects.bulk_create(
+        RewardStatusChange(
+            site_id=reward.site_id,
+            reward=reward,
+            from_status=old,
+            to_status=new,
+            reason=why,
+            reason_code=code,
+            created_at=now,
+        )
+        for old, new, why, code in changes
     )
     if status == Status.BLOCKED:
         _publish(reward=reward, type="reward.blocked")
+    if give:
+        _announce_given(reward)
     return reward
 
 

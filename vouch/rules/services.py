@@ -198,6 +198,7 @@ def _reward(run: Run, compiled: CompiledAction) -> dict:
         blocked = reward_block_reason(
             referral=referral, person=person, role=action.target, incentive=incentive
         )
+    effect = pipeline_named(referral.campaign.pipeline).reward_effect(referral.status)
     reward = reward_create(
         referral=referral,
         person=person,
@@ -208,11 +209,12 @@ def _reward(run: Run, compiled: CompiledAction) -> dict:
         reason=blocked[0] if blocked else "",
         reason_code=blocked[1] if blocked else "",
         email=action.email,
+        give=not blocked and effect == "release",
     )
     if issued is not None:
         issued.add((action.target, source))
-    if not blocked:
-        _apply_current_status(referral=referral, reward=reward)
+    if reward.status == Status.PENDING:
+        _apply_current_status(referral=referral, reward=reward, effect=effect)
     return {
         "outcome": "blocked" if blocked else reward.status,
         "reward": reward.pk,
@@ -222,11 +224,10 @@ def _reward(run: Run, compiled: CompiledAction) -> dict:
     }
 
 
-def _apply_current_status(*, referral, reward) -> None:
-    """A reward created after the referral moved on follows where the referral is now:
-    given if it is approved, blocked or voided if it was, pending while it waits."""
-    pipeline = pipeline_named(referral.campaign.pipeline)
-    effect = pipeline.reward_effect(referral.status)
+def _apply_current_status(*, referral, reward, effect: str) -> None:
+    """A reward created after the referral moved on follows where the referral is now
+    (`effect`, its status's): given if it is approved, blocked or voided if it was,
+    pending while it waits."""
     if effect == "hold":
         return
     from vouch.referrals.services import effect_reason
