@@ -301,10 +301,11 @@ def reward_block_reason(*, referral, person, role: str, incentive: Incentive) ->
             limits.advocate_rewards_per_year,
             limits.advocate_rewards_per_30_days,
         ]
-    if any(limit is not None for limit in personal):
+    limited = any(limit is not None for limit in personal)
+    if limited:
         lock_row(Person, pk=person.pk)
     if role == "advocate":
-        found = _advocate_limit(limits=limits, campaign_id=campaign_id, advocate=person)
+        found = limited and _advocate_limit(limits=limits, campaign_id=campaign_id, advocate=person)
         if found:
             return found, "advocate_limit_reached"
     elif limits.friend_rewards_per_offer is not None:
