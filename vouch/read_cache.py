@@ -40,3 +40,11 @@ def cached(key: Hashable, load: Callable[[], T]) -> T:
     if key not in values:
         values[key] = load()
     return values[key]
+
+
+def remember(key: Hashable, value: object) -> None:
+    """What `cached(key, …)` hands back from now on inside `reads_cached()`, when the caller
+    knows it without a query (nothing outside the block)."""
+    values = _values.get()
+    if values is not None:
+        values[key] = value

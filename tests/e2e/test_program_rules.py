@@ -376,3 +376,26 @@ def test_a_condition_that_fails_at_run_time_is_recorded_as_not_met(api, site):
     ]
     assert decision["condition_met"] is False
     assert "plan" in decision["error"]
+
+
+def test_a_rule_reward_given_as_it_is_created_keeps_its_whole_history(api, site):
+    make_campaign(
+        api,
+        site,
+        incentives={},
+        rules=[
+            {
+                "id": "approved-credit",
+                "trigger": {"type": "status", "status": "approved"},
+                "actions": [{"type": "reward", "reward": {"kind": "credit", "value": "10.00"}}],
+            }
+        ],
+    )
+
+    referral = refer_and_buy(api, friend="levi@yahoo.com", order="H-1")
+
+    [reward] = rewards_of(referral["id"])
+    assert reward.status == "given" and reward.given_at is not None
+    history = list(reward.history.order_by("id").values_list("from_status", "to_status"))
+    assert history == [("", "pending"), ("pending", "given")]
+    assert Email.objects.filter(person__email=STEPHANIE, type="advocate_reward_paid").count() == 1

@@ -12,7 +12,7 @@ from vouch.audit.services import ActorRef
 from vouch.campaigns.selectors import campaign_definition
 from vouch.errors import VouchError
 from vouch.pipelines import pipeline_named
-from vouch.read_cache import cached
+from vouch.read_cache import cached, remember
 from vouch.rewards.models import Reward, Status
 from vouch.rewards.services import (
     EffectReason,
@@ -84,6 +84,8 @@ def rules_run(*, referral, happening: Happening, event=None) -> list[Decision]:
 def _run(*, referral, rules: list[CompiledRule], happening: Happening, event) -> list[Decision]:
     facts = Facts(referral=referral, event=event)
     version = referral.campaign.version
+    if happening.kind == "referral_started":  # a referral just opened has no rewards yet
+        remember(("rewards_issued", referral.pk), set())
     decisions = []
     for rule in rules:
         context, variables = _context(rule, facts)
@@ -160,10 +162,11 @@ def _reward_source(run: Run, compiled: CompiledAction) -> str:
 
 def _rule_rewards(referral) -> set[tuple[str, str]]:
     """The (role, source) of every reward the referral has: read once per ingest
-    (`vouch.read_cache`) rather than once per reward action. `_reward` adds each reward
-    it creates, and nothing else in an ingest creates or deletes rule rewards, so the set
-    stays true for the rest of the transaction. Rules run once (`referral_started`, as the
-    referral is created, before anything read the set) neither read nor add to it."""
+    (`vouch.read_cache`) rather than once per reward action, and not at all for a referral
+    the ingest has just opened (`_run` starts it empty on `referral_started`). `_reward`,
+    which creates every reward, adds each one, and nothing in an ingest deletes one, so
+    the set stays true for the rest of the transaction. Rules run once (`referral_started`)
+    neither check nor add: their sources name their own rule, which no later run has."""
     return cached(
         ("rewards_issued", referral.pk),
         lambda: set(Reward.objects.filter(referral=referral).values_list("role", "source")),

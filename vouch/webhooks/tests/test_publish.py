@@ -4,6 +4,7 @@ import pytest
 from django.db import transaction
 
 from vouch import clock
+from vouch.read_cache import reads_cached
 from vouch.webhooks.models import Delivery, Endpoint, WebhookEvent
 from vouch.webhooks.services import webhook_publish
 
@@ -48,3 +49,31 @@ def test_publish_inside_a_rolled_back_transaction_leaves_nothing(site):
 def test_publish_refuses_an_unknown_type(site):
     with pytest.raises(ValueError, match="Unknown webhook event type"):
         webhook_publish(site_id=site.pk, type="referral.deleted", data={})
+
+
+def test_an_event_no_endpoint_lists_is_not_stored(site):
+    _endpoint(site, types=["reward.blocked"])
+
+    webhook_publish(site_id=site.pk, type="reward.given", data={"reward": 1})
+
+    assert not WebhookEvent.objects.exists() and not Delivery.objects.exists()
+
+
+def test_a_paused_endpoint_keeps_its_events_for_a_replay_but_gets_no_delivery(site):
+    _endpoint(site, types=["reward.given"], active=False)
+
+    webhook_publish(site_id=site.pk, type="reward.given", data={"reward": 1})
+
+    assert WebhookEvent.objects.get().type == "reward.given"
+    assert not Delivery.objects.exists()
+
+
+def test_endpoints_are_read_once_inside_reads_cached_and_every_time_outside(site, django_assert_num_queries):
+    _endpoint(site, types=["reward.blocked"])
+
+    with django_assert_num_queries(1), reads_cached():
+        for _ in range(3):
+            webhook_publish(site_id=site.pk, type="reward.given", data={})
+    with django_assert_num_queries(2):
+        for _ in range(2):
+            webhook_publish(site_id=site.pk, type="reward.given", data={})
