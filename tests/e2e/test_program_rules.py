@@ -9,6 +9,8 @@ from tests.e2e.test_purchase_walk import purchase, share_and_claim
 from vouch.emails.models import Email
 from vouch.referrals.models import Referral
 from vouch.rewards.models import Reward
+from vouch.rules.facts import Facts
+from vouch.rules.models import Decision
 
 STEPHANIE = "stephanie@ganleywestside.com"
 
@@ -399,3 +401,22 @@ def test_a_rule_reward_given_as_it_is_created_keeps_its_whole_history(api, site)
     history = list(reward.history.order_by("id").values_list("from_status", "to_status"))
     assert history == [("", "pending"), ("pending", "given")]
     assert Email.objects.filter(person__email=STEPHANIE, type="advocate_reward_paid").count() == 1
+
+
+def test_rule_firings_count_this_transactions_decisions_not_written_yet(api, site):
+    make_campaign(api, site)
+    made = refer_and_buy(api, friend="levi@yahoo.com", order="F-1")
+    referral = Referral.objects.select_related("campaign").get(pk=made["id"])
+    written = Facts(referral=referral).fired("incentive")
+    unwritten = [
+        Decision(
+            site_id=site.pk,
+            referral=referral,
+            advocate_id=referral.advocate_id,
+            rule_id="incentive",
+            condition_met=True,
+        )
+    ]
+
+    assert written == 1
+    assert Facts(referral=referral, unwritten=unwritten).fired("incentive") == 2

@@ -2,6 +2,7 @@
 only when a rule reads them, once per evaluation."""
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
@@ -35,8 +36,9 @@ def _person(person) -> dict | None:
 class Facts:
     """What one trigger knows about its referral, its event and its advocate's history."""
 
-    def __init__(self, *, referral, event: Event | None = None):
+    def __init__(self, *, referral, event: Event | None = None, unwritten: Iterable[Decision] = ()):
         self.referral, self.event = referral, event
+        self.unwritten = unwritten  # decisions of this transaction not written yet
         self.now = clock.now()
         self.fired_now: Counter[str] = Counter()
         self.contexts: dict[frozenset[str], tuple] = {}
@@ -163,7 +165,16 @@ class Facts:
             .values("rule_id")
             .annotate(n=Count("id"))
         )
-        return {row["rule_id"]: row["n"] for row in rows}
+        found = Counter({row["rule_id"]: row["n"] for row in rows})
+        referral = self.referral
+        found.update(
+            d.rule_id
+            for d in self.unwritten
+            if d.condition_met
+            and d.advocate_id == referral.advocate_id
+            and d.referral.campaign_id == referral.campaign_id
+        )
+        return found
 
     def fired(self, rule_id: str) -> int:
         return self.firings.get(rule_id, 0) + self.fired_now[rule_id]

@@ -3,6 +3,8 @@ transaction: evaluate each triggered rule, carry out its actions, and store the
 decision trace (what was read, which conditions and criteria held, what was done)."""
 
 import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -40,6 +42,23 @@ from vouch.rules.models import Decision
 # Rules can change a referral's status, which triggers status rules; this bounds the chain.
 MAX_DEPTH = 3
 _depth = contextvars.ContextVar("rules_depth", default=0)
+_unwritten: contextvars.ContextVar[list[Decision] | None] = contextvars.ContextVar(
+    "decisions_unwritten", default=None
+)
+
+
+@contextmanager
+def decisions_written_at_end() -> Iterator[None]:
+    """Inside this block (one ingest's transaction) the decision rows of all its rule runs
+    are written together when it ends, one insert instead of one per run (a purchase
+    runs the rules for the new referral, the purchase and each status it reaches).
+    `Facts.firings` counts the ones not written yet. Outside it, each run writes its own."""
+    token = _unwritten.set([])
+    try:
+        yield
+        Decision.objects.bulk_create(_unwritten.get())
+    finally:
+        _unwritten.reset(token)
 
 
 @dataclass
@@ -82,7 +101,8 @@ def rules_run(*, referral, happening: Happening, event=None) -> list[Decision]:
 
 
 def _run(*, referral, rules: list[CompiledRule], happening: Happening, event) -> list[Decision]:
-    facts = Facts(referral=referral, event=event)
+    unwritten = _unwritten.get()
+    facts = Facts(referral=referral, event=event, unwritten=unwritten or ())
     version = referral.campaign.version
     if happening.kind == "referral_started":  # a referral just opened has no rewards yet
         remember(("rewards_issued", referral.pk), set())
@@ -113,7 +133,10 @@ def _run(*, referral, rules: list[CompiledRule], happening: Happening, event) ->
             facts.fired_now[rule.id] += 1
             decision.actions = run.done
         decisions.append(decision)
-    Decision.objects.bulk_create(decisions)
+    if unwritten is None:
+        Decision.objects.bulk_create(decisions)
+    else:
+        unwritten.extend(decisions)
     return decisions
 
 
