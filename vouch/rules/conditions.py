@@ -59,6 +59,20 @@ def compile_condition(source: str) -> cel.Program:
     return program
 
 
+_COUNTS = re.compile(r"\bcounts\b")
+_COUNTS_FIELD = re.compile(r"\bcounts\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def counts_read(source: str) -> frozenset[str] | None:
+    """The fields of `counts` a condition names (`counts.rule_firings`…), so only the
+    queries behind them run; None when it uses `counts` any other way (whole, by index,
+    in a string…), and then every count is gathered."""
+    fields = _COUNTS_FIELD.findall(source)
+    if len(fields) != len(_COUNTS.findall(source)):
+        return None
+    return frozenset(fields)
+
+
 def reads(source: str) -> frozenset[str]:
     """The top-level variables a condition reads, so only those facts are gathered."""
     return frozenset(compile_condition(source).variables()) & frozenset(VARIABLES)

@@ -12,6 +12,7 @@ from vouch.rules.conditions import (
     NOT_MET,
     Outcome,
     compile_condition,
+    counts_read,
     execute,
     not_boolean,
     raised,
@@ -36,6 +37,7 @@ class CompiledRule:
     reads: frozenset[str]
     counts_position: bool
     program: cel.Program | None = None
+    counts_fields: frozenset[str] | None = None  # the `counts` it names; None: all of them
 
     @property
     def id(self) -> str:
@@ -57,8 +59,14 @@ def _compile_rule(rule: Rule) -> CompiledRule:
     read = frozenset().union(*(reads(s) for s in sources)) if sources else frozenset()
     positional = any(a.action.type in ("tiered_reward", "every_n_reward") for a in actions)
     program = compile_condition(rule.condition) if rule.condition else None
+    named = [counts_read(s) for s in sources]
     return CompiledRule(
-        rule=rule, actions=tuple(actions), reads=read, counts_position=positional, program=program
+        rule=rule,
+        actions=tuple(actions),
+        reads=read,
+        counts_position=positional,
+        program=program,
+        counts_fields=None if None in named else frozenset().union(*named),
     )
 
 

@@ -14,6 +14,10 @@ from vouch.events.models import Event, Kind
 from vouch.fraud.selectors import email_blacklisted
 from vouch.rules.models import Decision
 
+REFERRAL_COUNTS = frozenset({"referrals_total", "referrals_approved", "referrals_this_year"})
+REWARD_COUNTS = frozenset({"rewards_given_total", "rewards_given_this_year", "rewards_given_30_days"})
+FIRING_COUNTS = frozenset({"rule_firings", "first_time"})
+
 
 def money(value: Decimal | None) -> float | None:
     return float(value) if value is not None else None
@@ -120,12 +124,13 @@ class Facts:
         }
 
     @cached_property
-    def base_counts(self) -> dict:
-        from vouch.rewards.models import Reward, Status
+    def year_start(self) -> datetime:
+        return self.now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
 
+    @cached_property
+    def referral_counts(self) -> dict:
         referral = self.referral
-        year_start = self.now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-        referrals = (
+        found = (
             type(referral)
             .objects.filter(
                 site_id=referral.site_id, campaign_id=referral.campaign_id, advocate_id=referral.advocate_id
@@ -133,24 +138,36 @@ class Facts:
             .aggregate(
                 total=Count("id"),
                 approved=Count("id", filter=Q(approved_at__isnull=False)),
-                this_year=Count("id", filter=Q(created_at__gte=year_start)),
+                this_year=Count("id", filter=Q(created_at__gte=self.year_start)),
             )
         )
-        rewards = Reward.objects.filter(
+        return {
+            "referrals_total": found["total"],
+            "referrals_approved": found["approved"],
+            "referrals_this_year": found["this_year"],
+        }
+
+    @cached_property
+    def reward_counts(self) -> dict:
+        from vouch.rewards.models import Reward, Status
+
+        referral = self.referral
+        found = Reward.objects.filter(
             site_id=referral.site_id, person_id=referral.advocate_id, status=Status.GIVEN
         ).aggregate(
             total=Count("id"),
-            this_year=Count("id", filter=Q(given_at__gte=year_start)),
+            this_year=Count("id", filter=Q(given_at__gte=self.year_start)),
             last_30_days=Count("id", filter=Q(given_at__gte=self.now - timedelta(days=30))),
         )
         return {
-            "referrals_total": referrals["total"],
-            "referrals_approved": referrals["approved"],
-            "referrals_this_year": referrals["this_year"],
-            "rewards_given_total": rewards["total"],
-            "rewards_given_this_year": rewards["this_year"],
-            "rewards_given_30_days": rewards["last_30_days"],
+            "rewards_given_total": found["total"],
+            "rewards_given_this_year": found["this_year"],
+            "rewards_given_30_days": found["last_30_days"],
         }
+
+    @cached_property
+    def base_counts(self) -> dict:
+        return {**self.referral_counts, **self.reward_counts}
 
     @cached_property
     def firings(self) -> dict[str, int]:
@@ -179,9 +196,22 @@ class Facts:
     def fired(self, rule_id: str) -> int:
         return self.firings.get(rule_id, 0) + self.fired_now[rule_id]
 
-    def counts(self, *, rule_id: str) -> dict:
-        fired = self.fired(rule_id)
-        return {**self.base_counts, "rule_firings": fired, "first_time": fired == 0}
+    def counts(self, *, rule_id: str, fields: frozenset[str] | None = None) -> dict:
+        """`counts` for a rule. With `fields` (those its condition and criteria name), only
+        the queries they need run: each one is an aggregate that costs more than the rest of
+        a rule's evaluation, and most conditions name one count."""
+        if fields is None:
+            found = dict(self.base_counts)
+        else:
+            found = {}
+            if fields & REFERRAL_COUNTS:
+                found |= self.referral_counts
+            if fields & REWARD_COUNTS:
+                found |= self.reward_counts
+        if fields is None or fields & FIRING_COUNTS:
+            fired = self.fired(rule_id)
+            found |= {"rule_firings": fired, "first_time": fired == 0}
+        return found
 
 
 def jsonable(value):

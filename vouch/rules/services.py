@@ -79,7 +79,7 @@ def _context(rule: CompiledRule, facts: Facts) -> tuple[cel.Context, dict]:
         return facts.contexts[rule.reads]
     variables = facts.variables(rule.reads)
     if "counts" in rule.reads:
-        variables["counts"] = facts.counts(rule_id=rule.id)
+        variables["counts"] = facts.counts(rule_id=rule.id, fields=rule.counts_fields)
         return cel.Context(variables), variables
     facts.contexts[rule.reads] = (cel.Context(variables), variables)
     return facts.contexts[rule.reads]

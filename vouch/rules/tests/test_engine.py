@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from vouch.campaigns.definition import CampaignDefinition
-from vouch.rules.conditions import ConditionError, compile_condition, evaluate, reads
+from vouch.rules.conditions import ConditionError, compile_condition, counts_read, evaluate, reads
 from vouch.rules.engine import (
     Happening,
     compile_rules,
@@ -169,3 +169,39 @@ def test_a_criterion_needs_its_label_and_a_trigger_its_name():
         definition(
             rules=[{"id": "r", "trigger": {"type": "custom"}, "actions": [{"type": "revert_referral"}]}]
         )
+
+
+@pytest.mark.parametrize(
+    "source, fields",
+    [
+        ("counts.rewards_given_this_year < 20", {"rewards_given_this_year"}),
+        ("counts . first_time || counts.referrals_total > 3", {"first_time", "referrals_total"}),
+        ("event.subtotal > 10.0", set()),
+        ('counts["referrals_total"] > 3', None),
+        ("size(counts) > 0 && counts.first_time", None),
+    ],
+)
+def test_a_condition_names_the_counts_it_reads_or_reads_them_all(source, fields):
+    assert counts_read(source) == (None if fields is None else frozenset(fields))
+
+
+def test_a_rule_gathers_the_counts_its_condition_and_criteria_name():
+    (rule,) = compile_rules(
+        definition(
+            rules=[
+                {
+                    "id": "tiers",
+                    "trigger": {"type": "status", "status": "approved"},
+                    "condition": "counts.rewards_given_this_year < 20",
+                    "actions": [
+                        {
+                            "type": "reward",
+                            "reward": {"kind": "credit", "value": "5.00"},
+                            "criteria": [{"condition": "counts.first_time", "label": "Not the first"}],
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    assert rule.counts_fields == {"rewards_given_this_year", "first_time"}
