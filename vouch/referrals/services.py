@@ -3,7 +3,7 @@ function: it asks the campaign's pipeline, moves the status with an update guard
 on the old status, and writes history, audit, reward effects and timers in the
 caller's transaction."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -18,7 +18,7 @@ from vouch.events.models import Event
 from vouch.fraud.checks import CHECK_LABELS, verdict
 from vouch.fraud.services import fraud_review
 from vouch.people.models import Person
-from vouch.pipelines import Pipeline, decide, pipeline_named
+from vouch.pipelines import BLOCK, Pipeline, decide, pipeline_named
 from vouch.referrals.models import Referral, StatusChange, TimedStep
 from vouch.rewards.services import REFERRAL_BLOCKED, EffectReason, rewards_apply_effect
 from vouch.rules.engine import Happening, rules_have_trigger
@@ -41,13 +41,35 @@ def effect_reason(*, referral: Referral, target: str, reason: str) -> EffectReas
         because = ", ".join(checks) or reason or "fraud settings"
         return EffectReason(f"Referral was blocked for {because}.", REFERRAL_BLOCKED)
     words = f": {reason}" if reason else "."
+    pipeline = pipeline_named(referral.campaign.pipeline)
+    if pipeline.reward_effect(target) == BLOCK and target not in pipeline.final:
+        # A status the referral can leave (sales' denied): rewards blocked by it re-open on release.
+        return EffectReason(f"Referral was {target}{words}", REFERRAL_BLOCKED)
     return EffectReason(f"Referral was {target}{words}", f"referral_{target}")
+
+
+def _due_at(*, referral: Referral, delay: str, definition: CampaignDefinition) -> datetime | None:
+    """When a timed transition named by `delay` falls due; None when the campaign sets none."""
+    now = clock.now()
+    if delay == "auto_approval_hours":
+        return now + timedelta(hours=definition.delays.auto_approval_hours)
+    if delay == "pending_denial_days":
+        return now + timedelta(days=definition.delays.pending_denial_days)
+    if delay == "offer_expiry":
+        offer = referral.offer if referral.offer_id else None
+        if offer is not None:
+            return offer.expires_at
+        days = definition.friend_offer.expires_in_days
+        return now + timedelta(days=days) if days else None
+    raise ValueError(f"unknown delay {delay!r}")
 
 
 def _schedule_timed(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> None:
     for timed in pipeline.timed_from(referral.status):
-        hours = getattr(definition.delays, timed.delay)
-        if hours == 0:
+        due = _due_at(referral=referral, delay=timed.delay, definition=definition)
+        if due is None:
+            continue
+        if due <= clock.now():
             referral_transition(referral=referral, target=timed.target, actor=ENGINE, reason=timed.reason)
             return
         TimedStep.objects.create(
@@ -56,7 +78,7 @@ def _schedule_timed(*, referral: Referral, pipeline: Pipeline, definition: Campa
             from_status=timed.source,
             to_status=timed.target,
             reason=timed.reason,
-            due_at=clock.now() + timedelta(hours=hours),
+            due_at=due,
         )
 
 
@@ -109,13 +131,14 @@ def referral_transition(*, referral: Referral, target: str, actor: ActorRef, rea
             before={"status": old},
             after={"status": target, "reason": reason},
         )
-    effect = pipeline.reward_effect(target)
+    definition = campaign_definition(referral.campaign)
+    effect = pipeline.reward_effect(target, definition.release_on())
     rewards_apply_effect(
         referral=referral, effect=effect, why=effect_reason(referral=referral, target=target, reason=reason)
     )
     _publish_status_changed(referral=referral, old=old, reason=reason, actor=actor)
     rules_run(referral=referral, happening=Happening(kind="status", status=target))
-    _schedule_timed(referral=referral, pipeline=pipeline, definition=campaign_definition(referral.campaign))
+    _schedule_timed(referral=referral, pipeline=pipeline, definition=definition)
     return referral
 
 
@@ -197,14 +220,31 @@ def referral_open(
         event.referral = referral
     _rules_for_new_referral(referral=referral, event=event)
     if pipeline.after_fraud_review:
-        results = fraud_review(referral=referral, event=event, definition=definition)
-        referral_transition(
-            referral=referral,
-            target=pipeline.after_fraud_review[verdict(results)],
-            actor=ENGINE,
-            reason=_fraud_summary(results),
+        _fraud_step(
+            referral=referral, outcomes=pipeline.after_fraud_review, event=event, definition=definition
         )
+    if referral.status == pipeline.initial:
+        _initial_effects(referral=referral, pipeline=pipeline, definition=definition)
     return referral
+
+
+def _initial_effects(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> None:
+    """A referral that stays in its first status: what that status means for its rewards
+    (sales may release on pending) and its timers (an unclaimed offer expires)."""
+    effect = pipeline.reward_effect(referral.status, definition.release_on())
+    why = effect_reason(referral=referral, target=referral.status, reason="")
+    rewards_apply_effect(referral=referral, effect=effect, why=why)
+    _schedule_timed(referral=referral, pipeline=pipeline, definition=definition)
+
+
+def _fraud_step(
+    *, referral: Referral, outcomes: dict[str, str], event: Event | None, definition: CampaignDefinition
+) -> None:
+    """Run the fraud checks and move the referral where their verdict sends it (if anywhere new)."""
+    results = fraud_review(referral=referral, event=event, definition=definition)
+    target = outcomes[verdict(results)]
+    if target != referral.status:
+        referral_transition(referral=referral, target=target, actor=ENGINE, reason=_fraud_summary(results))
 
 
 def _rules_for_new_referral(*, referral: Referral, event: Event | None) -> None:
@@ -308,3 +348,139 @@ def referral_set_status(*, referral: Referral, status: str, actor: ActorRef, rea
     with transaction.atomic():
         referral = Referral.objects.select_for_update().select_related("campaign", "site").get(pk=referral.pk)
         return referral_transition(referral=referral, target=status, actor=actor, reason=reason)
+
+
+def _referral_of(*, share: Share, friend_id: int | None) -> Referral | None:
+    return (
+        Referral.objects.filter(site_id=share.site_id, share=share, friend_id=friend_id)
+        .select_related("campaign", "site", "offer", "advocate", "friend")
+        .order_by("-id")
+        .first()
+    )
+
+
+def _clicked(share: Share) -> bool:
+    """Was the share link visited by someone other than the advocate who shared it?"""
+    visits = share.visits.all()
+    if share.visitor_uuid:
+        visits = visits.exclude(visitor_uuid=share.visitor_uuid)
+    return visits.exists()
+
+
+def _claim_step(*, referral: Referral, pipeline: Pipeline, event: Event | None) -> None:
+    """The friend claimed: the fraud checks (self-referral by email, visitor id, IP…) decide
+    whether the referral goes on to its next step or to the pipeline's refusal status."""
+    if pipeline.claim and referral.status == pipeline.initial:
+        definition = campaign_definition(referral.campaign)
+        _fraud_step(referral=referral, outcomes=pipeline.claim, event=event, definition=definition)
+
+
+def referral_open_for_share(*, share: Share, friend: Person, actor: ActorRef) -> Referral | None:
+    """A share naming the friend opens an offer-unclaimed referral in the pipelines that start there."""
+    pipeline = pipeline_named(share.campaign.pipeline)
+    if not pipeline.opens_at_share or _referral_of(share=share, friend_id=friend.pk):
+        return None
+    return referral_open(
+        campaign=share.campaign,
+        advocate=share.advocate,
+        friend=friend,
+        attributed_by="email",
+        actor=actor,
+        reason=f"{share.advocate.email} shared the offer with {friend.email} ({share.channel}).",
+        share=share,
+    )
+
+
+def referral_claim(*, offer: Offer, actor: ActorRef) -> Referral | None:
+    """The friend claimed the offer: the share's referral for this friend (opened now if the
+    share did not name them) takes its claim step. Pipelines that start at the purchase
+    (purchase with fraud review) open nothing here."""
+    share = offer.share
+    pipeline = pipeline_named(share.campaign.pipeline)
+    if not pipeline.opens_at_claim:
+        return None
+    referral = _referral_of(share=share, friend_id=offer.friend_id)
+    if referral is None:
+        referral = referral_open(
+            campaign=share.campaign,
+            advocate=share.advocate,
+            friend=offer.friend,
+            attributed_by="email",
+            actor=actor,
+            reason=f"{offer.friend.email} claimed the offer.",
+            share=share,
+            offer=offer,
+            coupon_code=offer.coupon_code,
+            clicked=_clicked(share),
+        )
+    elif referral.offer_id is None:
+        Referral.objects.filter(pk=referral.pk).update(offer=offer, coupon_code=offer.coupon_code)
+        referral.offer, referral.coupon_code = offer, offer.coupon_code
+    _claim_step(referral=referral, pipeline=pipeline, event=None)
+    return referral
+
+
+def referral_purchase_from_share(
+    *, share: Share, offer: Offer | None, event: Event, actor: ActorRef, attributed_by: str, clicked: bool
+) -> Referral:
+    """A purchase attributed to a share whose pipeline starts before the purchase: the friend's
+    referral of that share (opened now if there is none) takes its claim step if it has not,
+    then the purchase is its conversion when the pipeline converts on a purchase."""
+    pipeline = pipeline_named(share.campaign.pipeline)
+    referral = _referral_of(share=share, friend_id=event.person_id)
+    if referral is None:
+        referral = referral_open(
+            campaign=share.campaign,
+            advocate=share.advocate,
+            friend=event.person,
+            attributed_by=attributed_by,
+            actor=actor,
+            reason=f"Purchase {event.external_id} attributed by {attributed_by.replace('_', ' ')}.",
+            event=event,
+            share=share,
+            offer=offer,
+            order_number=event.external_id,
+            subtotal=event.subtotal,
+            currency=event.currency,
+            coupon_code=offer.coupon_code if offer else "",
+            clicked=clicked,
+        )
+    else:
+        _link_event(referral=referral, event=event)
+        rules_run(referral=referral, happening=Happening(kind="purchase"), event=event)
+    _claim_step(referral=referral, pipeline=pipeline, event=event)
+    referral_event_reported(referral=referral, event=event)
+    return referral
+
+
+def _link_event(*, referral: Referral, event: Event) -> None:
+    Event.objects.filter(pk=event.pk).update(referral=referral)
+    event.referral = referral
+    if event.kind == "purchase" and not referral.order_number:
+        Referral.objects.filter(pk=referral.pk).update(
+            order_number=event.external_id, subtotal=event.subtotal, currency=event.currency
+        )
+        referral.order_number, referral.subtotal, referral.currency = (
+            event.external_id,
+            event.subtotal,
+            event.currency,
+        )
+
+
+def invoiced(event: Event) -> bool:
+    """A purchase counts as the invoiced order unless its fields say `"invoiced": false`
+    (the shop then reports the invoice later as a custom event `invoiced` naming the order)."""
+    return (event.payload.get("fields") or {}).get("invoiced") is not False
+
+
+def referral_event_reported(*, referral: Referral, event: Event, invoice: bool = False) -> None:
+    """The friend's conversion: a purchase (invoiced) or a signup moves a referral waiting for
+    it to where the fraud checks of that event send it."""
+    pipeline = pipeline_named(referral.campaign.pipeline)
+    conversion = pipeline.conversion
+    if conversion is None or conversion.event != event.kind or referral.status != conversion.source:
+        return
+    if event.kind == "purchase" and not (invoice or invoiced(event)):
+        return
+    definition = campaign_definition(referral.campaign)
+    _fraud_step(referral=referral, outcomes=conversion.outcomes, event=event, definition=definition)
