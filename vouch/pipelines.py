@@ -96,6 +96,7 @@ class Pipeline:
     claim: dict[str, str] = field(default_factory=dict)
     conversion: Conversion | None = None
     release_steps: tuple[str, ...] = ()
+    next_step: str = ""  # what the share link's page tells a friend who has claimed
 
     def reward_effect(self, status: str, release_on: str | None = None) -> str:
         """What `status` means for open rewards; a pipeline with `release_steps` (sales) releases
@@ -277,6 +278,7 @@ FIRST_PURCHASE_DISCOUNT = Pipeline(
     conversion=Conversion(
         "purchase", "purchase_required", {"pass": "approved", "flag": "approved", "block": "pending_denial"}
     ),
+    next_step="Use your code on your first order.",
     refusals={
         "approved": "Only a referral whose purchase is required, or one pending denial, can be approved.",
         "purchase_required": "A referral needs a purchase only once its friend has claimed the offer "
@@ -355,6 +357,8 @@ ACCOUNT_ACTIVATION = Pipeline(
             "block": "pending_denial",
         },
     ),
+    next_step="Open your account with this email address; "
+    "once we have validated it, your referral is approved.",
     refusals={
         "approved": "Only a referral whose account validation is required, or one pending denial, "
         "can be approved: its account must be validated first.",
@@ -391,6 +395,8 @@ BASIC = Pipeline(
     opens_at_share=True,
     opens_at_claim=True,
     claim={"pass": "verification_required", "flag": "verification_required", "block": "denied"},
+    next_step="Complete the action this offer describes; "
+    "once someone has verified it, your referral is approved.",
     refusals={
         "approved": "Only a referral whose verification is required can be approved: "
         "someone verifies the friend's action first.",
@@ -432,6 +438,7 @@ SALES = Pipeline(
     after_fraud_review={"pass": "pending", "flag": "pending", "block": "denied"},
     revert_to="denied",
     opens_at_claim=True,
+    next_step="Thank you: we will be in touch about the next step.",
     refusals={
         "approved": "A denied referral goes back to pending (or to qualified, if it was never "
         "qualified) before it can be approved.",

@@ -238,10 +238,15 @@ def _initial_effects(*, referral: Referral, pipeline: Pipeline, definition: Camp
 
 
 def _fraud_step(
-    *, referral: Referral, outcomes: dict[str, str], event: Event | None, definition: CampaignDefinition
+    *,
+    referral: Referral,
+    outcomes: dict[str, str],
+    event: Event | None,
+    definition: CampaignDefinition,
+    again: bool = False,
 ) -> None:
     """Run the fraud checks and move the referral where their verdict sends it (if anywhere new)."""
-    results = fraud_review(referral=referral, event=event, definition=definition)
+    results = fraud_review(referral=referral, event=event, definition=definition, again=again)
     target = outcomes[verdict(results)]
     if target != referral.status:
         referral_transition(referral=referral, target=target, actor=ENGINE, reason=_fraud_summary(results))
@@ -483,4 +488,6 @@ def referral_event_reported(*, referral: Referral, event: Event, invoice: bool =
     if event.kind == "purchase" and not (invoice or invoiced(event)):
         return
     definition = campaign_definition(referral.campaign)
-    _fraud_step(referral=referral, outcomes=conversion.outcomes, event=event, definition=definition)
+    _fraud_step(
+        referral=referral, outcomes=conversion.outcomes, event=event, definition=definition, again=True
+    )

@@ -141,7 +141,9 @@ def test_the_engine_never_approves_a_referral_pending_denial():
 def test_offer_unclaimed_cannot_be_approved_before_the_purchase():
     decision = allowed(FPD, "offer_unclaimed", "approved")
     assert not decision.allowed
-    assert decision.rule == "Only a referral whose purchase is required, or one pending denial, can be approved."
+    assert decision.rule == (
+        "Only a referral whose purchase is required, or one pending denial, can be approved."
+    )
 
 
 def test_a_refund_rule_reverts_an_approved_first_purchase_to_denied():
