@@ -9,7 +9,7 @@ every pipeline; a campaign chooses one by name.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 ENGINE, STAFF, API, IMPORT, RULE = "engine", "staff", "api", "import", "rule"
 PEOPLE = frozenset({STAFF, API, IMPORT})
@@ -76,6 +76,7 @@ class Conversion:
     event: str
     source: str
     outcomes: dict[str, str]
+    requirements: bool = False  # the campaign's activation requirements (wait days, transactions) apply
 
 
 @dataclass(frozen=True)
@@ -356,6 +357,7 @@ ACCOUNT_ACTIVATION = Pipeline(
             "flag": "account_validation_required",
             "block": "pending_denial",
         },
+        requirements=True,
     ),
     next_step="Open your account with this email address; "
     "once we have validated it, your referral is approved.",
@@ -452,7 +454,22 @@ PIPELINES: dict[str, Pipeline] = {p.name: p for p in PRESETS}
 def timed_step_sentence(pipeline: Pipeline, *, target: str, due: date) -> str:
     """The promise shown beside a referral waiting for the worker."""
     words = pipeline.states.get(target, target).lower()
-    return f"Will be {words} on {due.isoformat()} unless someone changes it."
+    if target in pipeline.final:
+        return f"Will be {words} on {due.isoformat()} unless someone changes it."
+    return f"Moves to {words} on {due.isoformat()} unless someone changes it first."
+
+
+def activation_unmet(
+    *, wait_days: int, transactions: int, opened_at: datetime, now: datetime, made: int
+) -> str | None:
+    """Account activation's optional requirements before the account can be validated: the
+    account open for `wait_days`, and `transactions` purchases since it opened."""
+    ready_at = opened_at + timedelta(days=wait_days)
+    if now < ready_at:
+        return f"The account must be open {wait_days} days (until {ready_at.date().isoformat()})."
+    if made < transactions:
+        return f"The friend has made {made} of the {transactions} transactions required."
+    return None
 
 
 def pipeline_named(name: str) -> Pipeline:

@@ -30,7 +30,7 @@ from vouch.emails.rendering import unsubscribe_url
 from vouch.emails.services import UNSUBSCRIBED
 from vouch.errors import VouchError
 from vouch.referrals.models import Referral, TimedStep
-from vouch.referrals.services import referral_transition
+from vouch.referrals.services import referral_requirement_unmet, referral_transition
 from vouch.webhooks.models import Delivery
 from vouch.webhooks.services import webhook_delivery_attempt
 
@@ -85,6 +85,8 @@ def timed_step_handle(step_id: int) -> str:
             outcome = f"skipped: the referral is {referral.status}, no longer {step.from_status}"
         elif _superseded(step):
             outcome = f"skipped: the referral left {step.from_status} and came back; a later step counts"
+        elif unmet := referral_requirement_unmet(referral=referral, target=step.to_status):
+            outcome = f"waiting: {unmet}"
         else:
             try:
                 referral_transition(

@@ -308,6 +308,52 @@ def test_a_self_referred_account_goes_pending_denial(api, site):
     assert found["status"] == "pending_denial"
 
 
+def test_account_validation_waits_x_days_and_x_transactions(api, site):
+    preset(api, site, "account_activation", activation={"wait_days": 14, "transactions": 2})
+    visit_and_claim(share(api))
+    api.post("/events", {"type": "signup", "id": "ACCOUNT-1", "email": FRIEND})
+    waiting = referral_of(api)
+    assert waiting["status"] == "account_identifier_required"
+    due = (clock.now() + timedelta(days=14)).date().isoformat()
+    assert waiting["next_timed_step"]["sentence"] == (
+        f"Moves to account validation required on {due} unless someone changes it first."
+    )
+    purchase(api, order="T-1", coupon="FRIEND000")
+    assert referral_of(api)["status"] == "account_identifier_required"
+
+    clock.advance(timedelta(days=14, minutes=1))
+    run_once()
+    assert referral_of(api)["status"] == "account_identifier_required"
+    assert TimedStep.objects.get(to_status="account_validation_required").outcome == (
+        "waiting: The friend has made 1 of the 2 transactions required."
+    )
+
+    purchase(api, order="T-2", coupon="FRIEND000")
+    assert referral_of(api)["status"] == "account_validation_required"
+
+
+def test_account_validation_waits_x_days_and_not_one_less(api, site):
+    preset(api, site, "account_activation", activation={"wait_days": 45, "transactions": 0})
+    visit_and_claim(share(api))
+    api.post("/events", {"type": "signup", "id": "ACCOUNT-1", "email": FRIEND})
+
+    clock.advance(timedelta(days=44))
+    run_once()
+    assert referral_of(api)["status"] == "account_identifier_required", "the offer's expiry no longer applies"
+
+    clock.advance(timedelta(days=1, minutes=1))
+    run_once()
+    assert referral_of(api)["status"] == "account_validation_required"
+
+
+def test_an_account_never_opened_expires_with_the_offer(api, site):
+    preset(api, site, "account_activation")
+    visit_and_claim(share(api))
+    clock.advance(timedelta(days=30, minutes=1))
+    run_once()
+    assert referral_of(api)["status"] == "expired"
+
+
 # Basic
 
 

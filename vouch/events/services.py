@@ -105,7 +105,9 @@ def _ingest_new(*, site: Site, data: dict, digest: str, actor: ActorRef) -> Even
         )
     if event.kind == Kind.PURCHASE and person is not None:
         if _open_referral_for_purchase(event=event, actor=actor) is None:
-            _run_friend_rules(event=event, happening=Happening(kind="purchase"))
+            referral = _run_friend_rules(event=event, happening=Happening(kind="purchase"))
+            if referral is not None:
+                referral_event_reported(referral=referral, event=event)
     elif event.kind == Kind.REFUND and event.order_id:
         _refund(event=event)
     elif event.kind == Kind.CUSTOM and event.name == INVOICED and event.order_id:

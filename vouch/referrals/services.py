@@ -18,7 +18,7 @@ from vouch.events.models import Event
 from vouch.fraud.checks import CHECK_LABELS, verdict
 from vouch.fraud.services import fraud_review
 from vouch.people.models import Person
-from vouch.pipelines import BLOCK, Pipeline, decide, pipeline_named
+from vouch.pipelines import BLOCK, Pipeline, activation_unmet, decide, pipeline_named
 from vouch.referrals.models import Referral, StatusChange, TimedStep
 from vouch.rewards.services import REFERRAL_BLOCKED, EffectReason, rewards_apply_effect
 from vouch.rules.engine import Happening, rules_have_trigger
@@ -480,14 +480,75 @@ def invoiced(event: Event) -> bool:
 
 def referral_event_reported(*, referral: Referral, event: Event, invoice: bool = False) -> None:
     """The friend's conversion: a purchase (invoiced) or a signup moves a referral waiting for
-    it to where the fraud checks of that event send it."""
+    it to where the fraud checks of that event send it. In account activation, the campaign's
+    requirements (wait days, transactions) must be met too; a later purchase may meet them."""
     pipeline = pipeline_named(referral.campaign.pipeline)
     conversion = pipeline.conversion
-    if conversion is None or conversion.event != event.kind or referral.status != conversion.source:
+    if conversion is None or referral.status != conversion.source:
+        return
+    if event.kind == "purchase" and conversion.requirements:
+        _requirements_step(referral=referral, pipeline=pipeline)
+        return
+    if conversion.event != event.kind:
         return
     if event.kind == "purchase" and not (invoice or invoiced(event)):
         return
     definition = campaign_definition(referral.campaign)
-    _fraud_step(
-        referral=referral, outcomes=conversion.outcomes, event=event, definition=definition, again=True
+    results = fraud_review(referral=referral, event=event, definition=definition, again=True)
+    target = conversion.outcomes[verdict(results)]
+    if conversion.requirements and target == conversion.outcomes["pass"]:
+        _account_opened(referral=referral, event=event, definition=definition)
+        if referral_requirement_unmet(referral=referral, target=target):
+            return
+    referral_transition(referral=referral, target=target, actor=ENGINE, reason=_fraud_summary(results))
+
+
+def _account_opened(*, referral: Referral, event: Event, definition: CampaignDefinition) -> None:
+    """The friend acted, so the offer no longer expires; the campaign's wait is a timer."""
+    TimedStep.objects.filter(
+        referral=referral, done_at__isnull=True, from_status=referral.status, to_status="expired"
+    ).update(done_at=clock.now(), outcome="skipped: the friend opened the account", locked_until=None)
+    days = definition.activation.wait_days
+    if days:
+        TimedStep.objects.create(
+            site_id=referral.site_id,
+            referral=referral,
+            from_status=referral.status,
+            to_status=pipeline_named(referral.campaign.pipeline).conversion.outcomes["pass"],
+            reason=f"The account has been open {days} days",
+            due_at=event.occurred_at + timedelta(days=days),
+        )
+
+
+def referral_requirement_unmet(*, referral: Referral, target: str) -> str | None:
+    """Why the referral cannot move to `target` yet (account activation's requirements), or None."""
+    conversion = pipeline_named(referral.campaign.pipeline).conversion
+    if conversion is None or not conversion.requirements or target != conversion.outcomes["pass"]:
+        return None
+    opened = (
+        Event.objects.filter(referral=referral, kind="signup")
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
     )
+    if opened is None:
+        return "The friend has not opened the account yet."
+    activation = campaign_definition(referral.campaign).activation
+    made = Event.objects.filter(
+        site_id=referral.site_id, person_id=referral.friend_id, kind="purchase", occurred_at__gte=opened
+    ).count()
+    return activation_unmet(
+        wait_days=activation.wait_days,
+        transactions=activation.transactions,
+        opened_at=opened,
+        now=clock.now(),
+        made=made,
+    )
+
+
+def _requirements_step(*, referral: Referral, pipeline: Pipeline) -> None:
+    target = pipeline.conversion.outcomes["pass"]
+    if referral_requirement_unmet(referral=referral, target=target) is None:
+        referral_transition(
+            referral=referral, target=target, actor=ENGINE, reason="The account's requirements are met."
+        )

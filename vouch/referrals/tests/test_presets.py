@@ -1,7 +1,7 @@
 """The first purchase discount, account activation, basic and sales presets, in their seeds'
 words, without a database."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -16,6 +16,7 @@ from vouch.pipelines import (
     RULE,
     SALES,
     STAFF,
+    activation_unmet,
     allowed_targets,
     decide,
     timed_step_sentence,
@@ -284,3 +285,24 @@ def test_the_timer_sentence_names_the_status_and_the_day():
         timed_step_sentence(FPD, target="denied", due=date(2026, 12, 1))
         == "Will be denied on 2026-12-01 unless someone changes it."
     )
+
+
+def test_account_validation_waits_until_the_account_is_open_x_days():
+    opened = datetime(2026, 11, 1, 12, 0)
+    unmet = activation_unmet(
+        wait_days=14, transactions=0, opened_at=opened, now=opened + timedelta(days=13), made=0
+    )
+    assert unmet == "The account must be open 14 days (until 2026-11-15)."
+    ready = activation_unmet(
+        wait_days=14, transactions=0, opened_at=opened, now=opened + timedelta(days=14), made=0
+    )
+    assert ready is None
+
+
+def test_account_validation_waits_for_x_transactions():
+    opened = datetime(2026, 11, 1)
+    assert (
+        activation_unmet(wait_days=0, transactions=3, opened_at=opened, now=opened, made=2)
+        == "The friend has made 2 of the 3 transactions required."
+    )
+    assert activation_unmet(wait_days=0, transactions=3, opened_at=opened, now=opened, made=3) is None
