@@ -98,6 +98,10 @@ class Pipeline:
     conversion: Conversion | None = None
     release_steps: tuple[str, ...] = ()
     next_step: str = ""  # what the share link's page tells a friend who has claimed
+    # The status whose arrival gives the campaign's incentives; empty: when the referral starts.
+    # Pipelines that open a referral at the share wait for the conversion, so that unclaimed
+    # offers count against no limit or budget.
+    incentives_at: str = ""
 
     def reward_effect(self, status: str, release_on: str | None = None) -> str:
         """What `status` means for open rewards; a pipeline with `release_steps` (sales) releases
@@ -267,7 +271,7 @@ FIRST_PURCHASE_DISCOUNT = Pipeline(
             "pending_denial",
             "denied",
             "pending_denial_days",
-            "Denied: nobody changed it while pending denial",
+            "Nobody changed it while it was pending denial",
         ),
     ),
     final=frozenset({"approved", "denied", "expired"}),
@@ -279,6 +283,7 @@ FIRST_PURCHASE_DISCOUNT = Pipeline(
     conversion=Conversion(
         "purchase", "purchase_required", {"pass": "approved", "flag": "approved", "block": "pending_denial"}
     ),
+    incentives_at="approved",
     next_step="Use your code on your first order.",
     refusals={
         "approved": "Only a referral whose purchase is required, or one pending denial, can be approved.",
@@ -336,7 +341,7 @@ ACCOUNT_ACTIVATION = Pipeline(
             "pending_denial",
             "denied",
             "pending_denial_days",
-            "Denied: nobody changed it while pending denial",
+            "Nobody changed it while it was pending denial",
         ),
     ),
     final=frozenset({"approved", "denied", "expired"}),
@@ -359,6 +364,7 @@ ACCOUNT_ACTIVATION = Pipeline(
         },
         requirements=True,
     ),
+    incentives_at="account_validation_required",
     next_step="Open your account with this email address; "
     "once we have validated it, your referral is approved.",
     refusals={
@@ -397,6 +403,7 @@ BASIC = Pipeline(
     opens_at_share=True,
     opens_at_claim=True,
     claim={"pass": "verification_required", "flag": "verification_required", "block": "denied"},
+    incentives_at="approved",
     next_step="Complete the action this offer describes; "
     "once someone has verified it, your referral is approved.",
     refusals={

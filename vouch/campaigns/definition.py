@@ -478,7 +478,12 @@ class CampaignDefinition(Strict):
         active = [r for r in self.rules if r.active]
         if not incentives:
             return active
-        trigger = ReferralStarted(type="referral_started")
+        status = PIPELINES[self.pipeline].incentives_at
+        trigger = (
+            StatusReached(type="status", status=status)
+            if status
+            else ReferralStarted(type="referral_started")
+        )
         return [Rule(id="incentive", name="Incentives", trigger=trigger, actions=incentives), *active]
 
     def coupon_list_slugs(self) -> set[str]:

@@ -306,3 +306,42 @@ def test_account_validation_waits_for_x_transactions():
         == "The friend has made 2 of the 3 transactions required."
     )
     assert activation_unmet(wait_days=0, transactions=3, opened_at=opened, now=opened, made=3) is None
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "trigger"),
+    [
+        ("purchase_with_fraud_review", ("referral_started", None)),
+        ("first_purchase_discount", ("status", "approved")),
+        ("account_activation", ("status", "account_validation_required")),
+        ("basic", ("status", "approved")),
+        ("sales", ("referral_started", None)),
+    ],
+)
+def test_incentives_wait_for_the_conversion_where_a_share_opens_the_referral(pipeline, trigger):
+    from vouch.campaigns.definition import CampaignDefinition
+
+    definition = CampaignDefinition.model_validate(
+        {
+            "slug": "spring",
+            "name": "Spring",
+            "pipeline": pipeline,
+            "incentives": {"advocate": {"kind": "credit", "value": "10.00"}},
+        }
+    )
+    [incentive] = definition.all_rules()
+    assert (incentive.trigger.type, getattr(incentive.trigger, "status", None)) == trigger
+
+
+def test_a_sales_rule_rewarding_on_denied_is_refused():
+    from pydantic import ValidationError
+
+    from vouch.campaigns.definition import CampaignDefinition
+
+    rule = {
+        "id": "on-denied",
+        "trigger": {"type": "status", "status": "denied"},
+        "actions": [{"type": "reward", "reward": {"kind": "credit", "value": "5.00"}}],
+    }
+    with pytest.raises(ValidationError, match="rewards never trigger on denied in the sales pipeline"):
+        CampaignDefinition.model_validate({"slug": "s", "name": "S", "pipeline": "sales", "rules": [rule]})
