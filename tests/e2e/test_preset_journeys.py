@@ -231,6 +231,19 @@ def test_an_unclaimed_offer_expires(api, site):
     assert expired["rewards"] == []
 
 
+def test_a_friend_who_claims_after_the_unclaimed_offer_expired_starts_a_new_referral(api, site):
+    preset(api, site, "first_purchase_discount")
+    code = share(api)
+    clock.advance(timedelta(days=31))
+    run_once()
+
+    claimed = api.post("/offers", {"share_code": code, "email": FRIEND}).json()
+
+    assert claimed["referral"]["status"] == "purchase_required"
+    statuses = [r["status"] for r in api.get("/referrals", friend_email=FRIEND).json()["items"]]
+    assert sorted(statuses) == ["expired", "purchase_required"]
+
+
 def test_a_claimed_offer_expires_unused_when_its_code_expires(api, site):
     preset(api, site, "first_purchase_discount")
     visit_and_claim(share(api))

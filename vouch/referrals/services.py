@@ -405,7 +405,8 @@ def referral_claim(*, offer: Offer, actor: ActorRef) -> Referral | None:
     if not pipeline.opens_at_claim:
         return None
     referral = _referral_of(share=share, friend_id=offer.friend_id)
-    if referral is None:
+    if referral is None or (referral.offer_id is None and referral.status in pipeline.final):
+        # Never claimed and closed (an unclaimed offer that expired): the claim starts afresh.
         referral = referral_open(
             campaign=share.campaign,
             advocate=share.advocate,
