@@ -256,6 +256,21 @@ def test_a_claimed_offer_expires_unused_when_its_code_expires(api, site):
     assert referral_of(api)["status"] == "expired"
 
 
+def test_staff_restoring_a_referral_after_its_offer_expired_keep_it_where_they_put_it(api, site):
+    preset(api, site, "first_purchase_discount", delays={"auto_approval_hours": 0, "pending_denial_days": 60})
+    visit_and_claim(share(api))
+    referral_id = referral_of(api)["id"]
+    set_status(api, referral_id, "pending_denial")
+    clock.advance(timedelta(days=40))
+
+    restored = set_status(api, referral_id, "purchase_required", "order found in the shop").json()
+
+    assert restored["status"] == "purchase_required"
+    assert restored["next_timed_step"] is None
+    run_once()
+    assert referral_of(api)["status"] == "purchase_required"
+
+
 def test_a_refused_transition_answers_409_with_the_rule(api, site):
     preset(api, site, "first_purchase_discount")
     share(api)

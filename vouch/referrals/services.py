@@ -56,12 +56,21 @@ def _due_at(*, referral: Referral, delay: str, definition: CampaignDefinition) -
     if delay == "pending_denial_days":
         return now + timedelta(days=definition.delays.pending_denial_days)
     if delay == "offer_expiry":
+        # A person who moves a referral back after its offer expired (restoring one pending
+        # denial) chose that status: an expiry already past is not applied again.
         offer = referral.offer if referral.offer_id else None
-        if offer is not None:
-            return offer.expires_at
         days = definition.friend_offer.expires_in_days
-        return now + timedelta(days=days) if days else None
+        due = offer.expires_at if offer is not None else (now + timedelta(days=days) if days else None)
+        return due if due is not None and due > now else None
     raise ValueError(f"unknown delay {delay!r}")
+
+
+def _close_timed_steps(*, referral: Referral, old: str, target: str) -> None:
+    """A referral that leaves a status closes its timers from there, so that coming back later
+    starts them afresh instead of firing the old ones early."""
+    TimedStep.objects.filter(referral=referral, from_status=old, done_at__isnull=True).update(
+        done_at=clock.now(), outcome=f"skipped: the referral is {target}, no longer {old}", locked_until=None
+    )
 
 
 def _schedule_timed(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> None:
@@ -111,6 +120,10 @@ def referral_transition(*, referral: Referral, target: str, actor: ActorRef, rea
         )
     for name, value in fields.items():
         setattr(referral, name, value)
+    timers = pipeline.timed_from(old)
+    if timers and not (actor.is_engine and any(t.target == target for t in timers)):
+        # (The engine taking a timer closes its own step; the walk's query count stays put.)
+        _close_timed_steps(referral=referral, old=old, target=target)
     StatusChange.objects.create(
         site_id=referral.site_id,
         referral=referral,
