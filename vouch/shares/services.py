@@ -11,6 +11,7 @@ from vouch.campaigns.selectors import campaign_definition
 from vouch.emails.services import email_queue
 from vouch.errors import Conflict, NotFound
 from vouch.people.services import person_get_or_create
+from vouch.pipelines import pipeline_named
 from vouch.referrals.models import Referral
 from vouch.referrals.services import referral_claim, referral_open_for_share
 from vouch.rewards.services import coupon_claim, coupon_list_get_or_create
@@ -64,10 +65,11 @@ def share_create(
             visitor_uuid=visitor_uuid or "",
             created_at=clock.now(),
         )
-        friend = (
-            person_get_or_create(site=campaign.site, email=share.friend_email) if share.friend_email else None
-        )
-        if friend is not None:
+        opens = pipeline_named(campaign.pipeline).opens_at_share
+        friend = None
+        if share.friend_email and (channel == "email" or opens):
+            friend = person_get_or_create(site=campaign.site, email=share.friend_email)
+        if friend is not None and opens:
             referral_open_for_share(share=share, friend=friend, actor=actor)
         if friend is not None and channel == "email":
             email_queue(
