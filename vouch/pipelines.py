@@ -9,6 +9,7 @@ every pipeline; a campaign chooses one by name.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 ENGINE, STAFF, API, IMPORT, RULE = "engine", "staff", "api", "import", "rule"
 PEOPLE = frozenset({STAFF, API, IMPORT})
@@ -57,10 +58,25 @@ class Transition:
 
 @dataclass(frozen=True)
 class TimedTransition:
+    """Taken by the worker once the referral has been in `source` for `delay`, a name the
+    referral services resolve from the campaign (`auto_approval_hours`, `pending_denial_days`,
+    `offer_expiry`: the friend's offer's expiry)."""
+
     source: str
     target: str
     delay: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """The friend's conversion: an event of `event` kind moves a referral waiting in `source`
+    to where the fraud review of that event sends it (verdict → status)."""
+
+    event: str
+    source: str
+    outcomes: dict[str, str]
+    requirements: bool = False  # the campaign's activation requirements (wait days, transactions) apply
 
 
 @dataclass(frozen=True)
@@ -76,8 +92,23 @@ class Pipeline:
     refusals: dict[str, str] = field(default_factory=dict)
     after_fraud_review: dict[str, str] = field(default_factory=dict)
     revert_to: str = ""
+    opens_at_share: bool = False
+    opens_at_claim: bool = False
+    claim: dict[str, str] = field(default_factory=dict)
+    conversion: Conversion | None = None
+    release_steps: tuple[str, ...] = ()
+    next_step: str = ""  # what the share link's page tells a friend who has claimed
+    # The status whose arrival gives the campaign's incentives; empty: when the referral starts.
+    # Pipelines that open a referral at the share wait for the conversion, so that unclaimed
+    # offers count against no limit or budget.
+    incentives_at: str = ""
 
-    def reward_effect(self, status: str) -> str:
+    def reward_effect(self, status: str, release_on: str | None = None) -> str:
+        """What `status` means for open rewards; a pipeline with `release_steps` (sales) releases
+        them from the campaign's chosen status on."""
+        if release_on in self.release_steps and status in self.release_steps:
+            if self.release_steps.index(status) >= self.release_steps.index(release_on):
+                return RELEASE
         return self.rewards.get(status, HOLD)
 
     def timed_from(self, status: str) -> tuple[TimedTransition, ...]:
@@ -198,7 +229,254 @@ PURCHASE_WITH_FRAUD_REVIEW = Pipeline(
     },
 )
 
-PIPELINES: dict[str, Pipeline] = {p.name: p for p in (PURCHASE_WITH_FRAUD_REVIEW,)}
+OFFER_UNCLAIMED = "Offer unclaimed"
+PENDING_DENIAL = "Pending denial"
+
+
+def _moves(sources: Sequence[str], target: str, actors: frozenset[str], verb: str) -> tuple[Transition, ...]:
+    return tuple(Transition(source, target, actors, verb) for source in sources)
+
+
+def _reverts(sources: Sequence[str], target: str) -> tuple[Transition, ...]:
+    return tuple(Transition(source, target, RULES, "revert", revert=True) for source in sources)
+
+
+FIRST_PURCHASE_DISCOUNT = Pipeline(
+    name="first_purchase_discount",
+    label="first purchase discount",
+    states={
+        "offer_unclaimed": OFFER_UNCLAIMED,
+        "purchase_required": "Purchase required",
+        "pending_denial": PENDING_DENIAL,
+        "approved": "Approved",
+        "denied": "Denied",
+        "expired": "Expired",
+    },
+    initial="offer_unclaimed",
+    transitions=(
+        Transition("offer_unclaimed", "purchase_required", EVERYONE, "claim"),
+        Transition("purchase_required", "approved", EVERYONE, "approve"),
+        *_moves(("offer_unclaimed", "purchase_required"), "pending_denial", EVERYONE, "review for denial"),
+        Transition("pending_denial", "approved", PEOPLE, "approve"),
+        Transition("pending_denial", "purchase_required", PEOPLE, "restore"),
+        Transition("pending_denial", "denied", EVERYONE, "deny"),
+        *_moves(("offer_unclaimed", "purchase_required"), "denied", PEOPLE, "deny"),
+        *_moves(("offer_unclaimed", "purchase_required"), "expired", EVERYONE, "expire"),
+        *_reverts(("purchase_required", "pending_denial", "approved"), "denied"),
+    ),
+    timed=(
+        TimedTransition("offer_unclaimed", "expired", "offer_expiry", "The friend's offer expired"),
+        TimedTransition("purchase_required", "expired", "offer_expiry", "The friend's offer expired"),
+        TimedTransition(
+            "pending_denial",
+            "denied",
+            "pending_denial_days",
+            "Nobody changed it while it was pending denial",
+        ),
+    ),
+    final=frozenset({"approved", "denied", "expired"}),
+    rewards={"approved": RELEASE, "denied": VOID, "expired": VOID},
+    revert_to="denied",
+    opens_at_share=True,
+    opens_at_claim=True,
+    claim={"pass": "purchase_required", "flag": "purchase_required", "block": "pending_denial"},
+    conversion=Conversion(
+        "purchase", "purchase_required", {"pass": "approved", "flag": "approved", "block": "pending_denial"}
+    ),
+    incentives_at="approved",
+    next_step="Use your code on your first order.",
+    refusals={
+        "approved": "Only a referral whose purchase is required, or one pending denial, can be approved.",
+        "purchase_required": "A referral needs a purchase only once its friend has claimed the offer "
+        "(or when staff restore one pending denial).",
+        "pending_denial": "Only an unclaimed offer or a referral waiting for its purchase can be set "
+        "pending denial.",
+        "offer_unclaimed": "Offer unclaimed is the first step; a referral cannot return to it.",
+        "expired": "Only an unclaimed offer or a referral waiting for its purchase can expire.",
+    },
+)
+
+ACCOUNT_ACTIVATION = Pipeline(
+    name="account_activation",
+    label="account activation",
+    states={
+        "offer_unclaimed": OFFER_UNCLAIMED,
+        "account_identifier_required": "Account identifier required",
+        "account_validation_required": "Account validation required",
+        "pending_denial": PENDING_DENIAL,
+        "approved": "Approved",
+        "denied": "Denied",
+        "expired": "Expired",
+    },
+    initial="offer_unclaimed",
+    transitions=(
+        Transition("offer_unclaimed", "account_identifier_required", EVERYONE, "claim"),
+        Transition("account_identifier_required", "account_validation_required", EVERYONE, "report account"),
+        Transition("account_validation_required", "approved", PEOPLE, "validate"),
+        *_moves(
+            ("offer_unclaimed", "account_identifier_required", "account_validation_required"),
+            "pending_denial",
+            EVERYONE,
+            "review for denial",
+        ),
+        Transition("pending_denial", "approved", PEOPLE, "approve"),
+        Transition("pending_denial", "account_validation_required", PEOPLE, "restore"),
+        Transition("pending_denial", "account_identifier_required", PEOPLE, "restore"),
+        Transition("pending_denial", "denied", EVERYONE, "deny"),
+        *_moves(
+            ("offer_unclaimed", "account_identifier_required", "account_validation_required"),
+            "denied",
+            PEOPLE,
+            "deny",
+        ),
+        *_moves(("offer_unclaimed", "account_identifier_required"), "expired", EVERYONE, "expire"),
+        *_reverts(("account_validation_required", "pending_denial", "approved"), "denied"),
+    ),
+    timed=(
+        TimedTransition("offer_unclaimed", "expired", "offer_expiry", "The friend's offer expired"),
+        TimedTransition(
+            "account_identifier_required", "expired", "offer_expiry", "The friend's offer expired"
+        ),
+        TimedTransition(
+            "pending_denial",
+            "denied",
+            "pending_denial_days",
+            "Nobody changed it while it was pending denial",
+        ),
+    ),
+    final=frozenset({"approved", "denied", "expired"}),
+    rewards={"approved": RELEASE, "denied": VOID, "expired": VOID},
+    revert_to="denied",
+    opens_at_share=True,
+    opens_at_claim=True,
+    claim={
+        "pass": "account_identifier_required",
+        "flag": "account_identifier_required",
+        "block": "pending_denial",
+    },
+    conversion=Conversion(
+        "signup",
+        "account_identifier_required",
+        {
+            "pass": "account_validation_required",
+            "flag": "account_validation_required",
+            "block": "pending_denial",
+        },
+        requirements=True,
+    ),
+    incentives_at="account_validation_required",
+    next_step="Open your account with this email address; "
+    "once we have validated it, your referral is approved.",
+    refusals={
+        "approved": "Only a referral whose account validation is required, or one pending denial, "
+        "can be approved: its account must be validated first.",
+        "account_validation_required": "Account details are reported only for a referral whose "
+        "account identifier is required.",
+        "offer_unclaimed": "Offer unclaimed is the first step; a referral cannot return to it.",
+        "expired": "Only an unclaimed offer or a referral waiting for its account identifier can expire.",
+    },
+)
+
+BASIC = Pipeline(
+    name="basic",
+    label="basic",
+    states={
+        "offer_unclaimed": OFFER_UNCLAIMED,
+        "verification_required": "Verification required",
+        "approved": "Approved",
+        "denied": "Denied",
+        "expired": "Expired",
+    },
+    initial="offer_unclaimed",
+    transitions=(
+        Transition("offer_unclaimed", "verification_required", EVERYONE, "claim"),
+        Transition("verification_required", "approved", PEOPLE, "verify"),
+        Transition("offer_unclaimed", "denied", EVERYONE, "deny"),
+        Transition("verification_required", "denied", PEOPLE, "deny"),
+        Transition("offer_unclaimed", "expired", EVERYONE, "expire"),
+        *_reverts(("verification_required", "approved"), "denied"),
+    ),
+    timed=(TimedTransition("offer_unclaimed", "expired", "offer_expiry", "The friend's offer expired"),),
+    final=frozenset({"approved", "denied", "expired"}),
+    rewards={"approved": RELEASE, "denied": VOID, "expired": VOID},
+    revert_to="denied",
+    opens_at_share=True,
+    opens_at_claim=True,
+    claim={"pass": "verification_required", "flag": "verification_required", "block": "denied"},
+    incentives_at="approved",
+    next_step="Complete the action this offer describes; "
+    "once someone has verified it, your referral is approved.",
+    refusals={
+        "approved": "Only a referral whose verification is required can be approved: "
+        "someone verifies the friend's action first.",
+        "verification_required": "A referral needs verification only once its friend has claimed the offer.",
+        "offer_unclaimed": "Offer unclaimed is the first step; a referral cannot return to it.",
+        "expired": "Only an unclaimed offer can expire.",
+    },
+)
+
+
+def never_qualified(history: Sequence[str]) -> str | None:
+    if "qualified" in history:
+        return (
+            "A referral can only be changed to qualified from denied if it has never been "
+            "qualified before; this one was."
+        )
+    return None
+
+
+SALES = Pipeline(
+    name="sales",
+    label="sales",
+    states={"pending": "Pending", "qualified": "Qualified", "approved": "Approved", "denied": "Denied"},
+    initial="pending",
+    transitions=(
+        Transition("pending", "qualified", PEOPLE, "qualify"),
+        Transition("pending", "approved", PEOPLE, "approve"),
+        Transition("qualified", "approved", PEOPLE, "approve"),
+        Transition("qualified", "pending", PEOPLE, "move back to pending"),
+        Transition("pending", "denied", EVERYONE, "deny"),
+        Transition("qualified", "denied", PEOPLE, "deny"),
+        Transition("denied", "pending", PEOPLE, "move back to pending"),
+        Transition("denied", "qualified", PEOPLE, "qualify", guard=never_qualified),
+        *_reverts(("pending", "qualified"), "denied"),
+    ),
+    final=frozenset({"approved"}),
+    rewards={"approved": RELEASE, "denied": BLOCK},
+    release_steps=("pending", "qualified", "approved"),
+    after_fraud_review={"pass": "pending", "flag": "pending", "block": "denied"},
+    revert_to="denied",
+    opens_at_claim=True,
+    next_step="Thank you: we will be in touch about the next step.",
+    refusals={
+        "approved": "A denied referral goes back to pending (or to qualified, if it was never "
+        "qualified) before it can be approved.",
+    },
+)
+
+PRESETS = (PURCHASE_WITH_FRAUD_REVIEW, FIRST_PURCHASE_DISCOUNT, ACCOUNT_ACTIVATION, BASIC, SALES)
+PIPELINES: dict[str, Pipeline] = {p.name: p for p in PRESETS}
+
+
+def timed_step_sentence(pipeline: Pipeline, *, target: str, due: date) -> str:
+    """The promise shown beside a referral waiting for the worker."""
+    words = pipeline.states.get(target, target).lower()
+    if target in pipeline.final:
+        return f"Will be {words} on {due.isoformat()} unless someone changes it."
+    return f"Moves to {words} on {due.isoformat()} unless someone changes it first."
+
+
+def activation_unmet(
+    *, wait_days: int, transactions: int, opened_at: datetime, now: datetime, made: int
+) -> str | None:
+    """Account activation's optional requirements before the account can be validated: the
+    account open for `wait_days`, and `transactions` purchases since it opened."""
+    ready_at = opened_at + timedelta(days=wait_days)
+    if now < ready_at:
+        return f"The account must be open {wait_days} days (until {ready_at.date().isoformat()})."
+    if made < transactions:
+        return f"The friend has made {made} of the {transactions} transactions required."
+    return None
 
 
 def pipeline_named(name: str) -> Pipeline:

@@ -30,7 +30,7 @@ from vouch.emails.rendering import unsubscribe_url
 from vouch.emails.services import UNSUBSCRIBED
 from vouch.errors import VouchError
 from vouch.referrals.models import Referral, TimedStep
-from vouch.referrals.services import referral_transition
+from vouch.referrals.services import referral_requirement_unmet, referral_transition
 from vouch.webhooks.models import Delivery
 from vouch.webhooks.services import webhook_delivery_attempt
 
@@ -65,6 +65,13 @@ def claim(work: DueWork, *, batch: int, lease: timedelta) -> list[int]:
     return ids
 
 
+def _superseded(step: TimedStep) -> bool:
+    """A referral that left the step's status and came back has a newer step for it."""
+    return TimedStep.objects.filter(
+        referral_id=step.referral_id, from_status=step.from_status, done_at__isnull=True, pk__gt=step.pk
+    ).exists()
+
+
 def timed_step_handle(step_id: int) -> str:
     """Take a timed transition if the referral is still where the step expects it."""
     with transaction.atomic():
@@ -76,6 +83,10 @@ def timed_step_handle(step_id: int) -> str:
         )
         if referral.status != step.from_status:
             outcome = f"skipped: the referral is {referral.status}, no longer {step.from_status}"
+        elif _superseded(step):
+            outcome = f"skipped: the referral left {step.from_status} and came back; a later step counts"
+        elif unmet := referral_requirement_unmet(referral=referral, target=step.to_status):
+            outcome = f"waiting: {unmet}"
         else:
             try:
                 referral_transition(

@@ -157,13 +157,21 @@ def test_person_shows_referrals_rewards_emails_offers_and_shares(api, campaign):
 
 
 def test_changing_the_pipeline_of_a_campaign_with_referrals_is_refused(api, campaign):
-    from vouch.pipelines import PIPELINES
-
     pending_referral(api)
-    assert list(PIPELINES) == ["purchase_with_fraud_review"]
     response = api.put("/campaigns/spring", {**CAMPAIGN, "pipeline": "basic"})
-    assert response.status_code == 422
-    assert response.json()["error"]["details"][0]["field"] == "pipeline"
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "pipeline_fixed"
+    assert error["message"] == (
+        "The campaign has referrals, so its pipeline cannot change from purchase_with_fraud_review to basic."
+    )
+    assert api.get("/campaigns/spring").json()["pipeline"] == "purchase_with_fraud_review"
+
+
+def test_the_pipeline_of_a_campaign_without_referrals_may_change(api, campaign):
+    response = api.put("/campaigns/spring", {**CAMPAIGN, "pipeline": "basic"})
+    assert response.status_code == 200, response.content
+    assert response.json()["pipeline"] == "basic"
 
 
 def test_a_second_manual_referral_with_the_same_external_id_is_a_conflict(api, campaign):

@@ -153,6 +153,7 @@ class TimedStepOut(Schema):
     to: str
     due_at: datetime
     reason: str
+    sentence: str = Field(description='e.g. "Will be denied on 2026-12-01 unless someone changes it."')
 
 
 class ReferralOut(Schema):

@@ -28,6 +28,7 @@ from pydantic import (
     StrictBool,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from vouch.fraud.checks import CHECKS, DEFAULT_ACTIONS
@@ -387,6 +388,40 @@ class Delays(Strict):
     auto_approval_hours: number(ge=0, le=24 * 365) = Field(
         0, description="pending → approved after this; 0 = at once"
     )
+    pending_denial_days: integer(ge=0, le=3650) = Field(
+        7,
+        description="first purchase discount and account activation: a referral pending denial is "
+        "denied after this many days unless someone changes it first; 0 = at once",
+    )
+
+
+class Activation(Strict):
+    """Account activation: what the friend does, after opening the account, before staff validate it."""
+
+    wait_days: integer(ge=0, le=3650) = Field(
+        0, description="days to wait after the account is opened before it can be validated"
+    )
+    transactions: integer(ge=0, le=10_000) = Field(
+        0, description="purchases the friend reports after opening the account before it can be validated"
+    )
+
+
+def _never_denied(value):
+    if value == "denied":
+        raise ValueError(
+            "rewards never trigger on denied: choose pending, qualified or approved (Referral Rock's rule)"
+        )
+    return value
+
+
+class Sales(Strict):
+    reward_status: Annotated[Literal["pending", "qualified", "approved"], BeforeValidator(_never_denied)] = (
+        Field(
+            "approved",
+            description="sales pipeline: the referral status whose arrival releases the rewards "
+            "(pending, qualified or approved; never denied)",
+        )
+    )
 
 
 class CampaignDefinition(Strict):
@@ -399,6 +434,8 @@ class CampaignDefinition(Strict):
     fraud: FraudSettings = Field(default_factory=FraudSettings)
     limits: Limits = Field(default_factory=Limits)
     delays: Delays = Field(default_factory=Delays)
+    activation: Activation = Field(default_factory=Activation)
+    sales: Sales = Field(default_factory=Sales)
     rules: list[Rule] = Field(default_factory=list, max_length=50)
     _compiled_rules: tuple | None = PrivateAttr(default=None)
 
@@ -410,6 +447,23 @@ class CampaignDefinition(Strict):
         if duplicate:
             raise ValueError(f"rule id '{duplicate}' is used twice or is reserved")
         return rules
+
+    @model_validator(mode="after")
+    def _no_sales_rewards_on_denied(self):
+        if self.pipeline != "sales":
+            return self
+        for rule in self.rules:
+            rewarding = any(hasattr(action, "reward") for action in rule.actions)
+            if rewarding and rule.trigger.type == "status" and rule.trigger.status == "denied":
+                raise ValueError(
+                    f"rule '{rule.id}': rewards never trigger on denied in the sales pipeline; "
+                    "use pending, qualified or approved"
+                )
+        return self
+
+    def release_on(self) -> str | None:
+        """The status from which a sales pipeline releases rewards (other pipelines ignore it)."""
+        return self.sales.reward_status if self.pipeline == "sales" else None
 
     def all_rules(self) -> list[Rule]:
         """The campaign's rules, with its incentives first as the built-in rule `incentive`."""
@@ -424,7 +478,12 @@ class CampaignDefinition(Strict):
         active = [r for r in self.rules if r.active]
         if not incentives:
             return active
-        trigger = ReferralStarted(type="referral_started")
+        status = PIPELINES[self.pipeline].incentives_at
+        trigger = (
+            StatusReached(type="status", status=status)
+            if status
+            else ReferralStarted(type="referral_started")
+        )
         return [Rule(id="incentive", name="Incentives", trigger=trigger, actions=incentives), *active]
 
     def coupon_list_slugs(self) -> set[str]:

@@ -14,13 +14,16 @@ from vouch.campaigns.selectors import campaign_for_site
 from vouch.errors import Conflict
 from vouch.events.models import Event, Kind
 from vouch.people.services import person_get_or_create, person_update
+from vouch.pipelines import pipeline_named
 from vouch.read_cache import reads_cached
 from vouch.referrals.attribution import attribute
 from vouch.referrals.models import Referral
-from vouch.referrals.services import referral_open
+from vouch.referrals.services import referral_event_reported, referral_open, referral_purchase_from_share
 from vouch.rules.engine import Happening
 from vouch.rules.services import decisions_written_at_end, referral_refund, rules_run
 from vouch.sites.models import Site
+
+INVOICED = "invoiced"
 
 
 def body_hash(data: dict) -> str:
@@ -103,12 +106,18 @@ def _ingest_new(*, site: Site, data: dict, digest: str, actor: ActorRef) -> Even
         )
     if event.kind == Kind.PURCHASE and person is not None:
         if _open_referral_for_purchase(event=event, actor=actor) is None:
-            _run_friend_rules(event=event, happening=Happening(kind="purchase"))
+            referral = _run_friend_rules(event=event, happening=Happening(kind="purchase"))
+            if referral is not None:
+                referral_event_reported(referral=referral, event=event)
     elif event.kind == Kind.REFUND and event.order_id:
         _refund(event=event)
+    elif event.kind == Kind.CUSTOM and event.name == INVOICED and event.order_id:
+        _invoice(event=event)
     elif event.kind in (Kind.CUSTOM, Kind.SIGNUP):
         name = event.name if event.kind == Kind.CUSTOM else "signup"
-        _run_friend_rules(event=event, happening=Happening(kind="custom", name=name))
+        referral = _run_friend_rules(event=event, happening=Happening(kind="custom", name=name))
+        if referral is not None:
+            referral_event_reported(referral=referral, event=event)
     if any(changes):
         happening = Happening(kind="person_changed", changed_fields=changes[0], changed_segments=changes[1])
         _run_friend_rules(event=event, happening=happening)
@@ -145,10 +154,29 @@ def _refund(*, event: Event) -> None:
     referral_refund(referral=referral, event=event)
 
 
-def _run_friend_rules(*, event: Event, happening: Happening) -> None:
+def _invoice(*, event: Event) -> None:
+    """The shop reports that a purchase it sent as not yet invoiced is invoiced now: the
+    purchase's referral takes its conversion (first purchase discount)."""
+    purchase = Event.objects.filter(
+        site_id=event.site_id, kind=Kind.PURCHASE, external_id=event.order_id, referral__isnull=False
+    ).first()
+    if purchase is None:
+        _run_friend_rules(event=event, happening=Happening(kind="custom", name=event.name))
+        return
+    referral = (
+        Referral.objects.select_for_update(of=("self",))
+        .select_related("campaign", "advocate", "friend", "offer", "site")
+        .get(pk=purchase.referral_id)
+    )
+    _link(event, referral)
+    rules_run(referral=referral, happening=Happening(kind="custom", name=event.name), event=event)
+    referral_event_reported(referral=referral, event=purchase, invoice=True)
+
+
+def _run_friend_rules(*, event: Event, happening: Happening) -> Referral | None:
     """Rules for something the friend did after being referred run on their latest referral."""
     if event.person_id is None:
-        return
+        return None
     referrals = Referral.objects.filter(
         site_id=event.site_id, friend_id=event.person_id, campaign__status="active"
     )
@@ -160,10 +188,11 @@ def _run_friend_rules(*, event: Event, happening: Happening) -> None:
         .first()
     )
     if referral is None:
-        return
+        return None
     if event.referral_id is None:
         _link(event, referral)
     rules_run(referral=referral, happening=happening, event=event)
+    return referral
 
 
 def _open_referral_for_purchase(*, event: Event, actor: ActorRef) -> Referral | None:
@@ -173,6 +202,15 @@ def _open_referral_for_purchase(*, event: Event, actor: ActorRef) -> Referral | 
     share = found.share
     if share.campaign.status != "active":
         return None
+    if pipeline_named(share.campaign.pipeline).opens_at_claim:
+        return referral_purchase_from_share(
+            share=share,
+            offer=found.offer,
+            event=event,
+            actor=actor,
+            attributed_by=found.path,
+            clicked=found.clicked,
+        )
     return referral_open(
         campaign=share.campaign,
         advocate=share.advocate,

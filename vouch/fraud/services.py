@@ -82,8 +82,12 @@ def fraud_facts_gather(*, referral, event: Event | None) -> Facts:
     )
 
 
-def fraud_review(*, referral, event: Event | None, definition: CampaignDefinition) -> list[CheckResult]:
-    """Run every check on the referral and store the results; the caller decides the status."""
+def fraud_review(
+    *, referral, event: Event | None, definition: CampaignDefinition, again: bool = False
+) -> list[CheckResult]:
+    """Run every check on the referral and store the results; the caller decides the status.
+    A review `again` (the friend's conversion after the claim) sees the claim's facts and the
+    event's, so its results replace the earlier ones."""
     facts = fraud_facts_gather(referral=referral, event=event)
     settings = definition.fraud
     results = run_checks(
@@ -92,6 +96,8 @@ def fraud_review(*, referral, event: Event | None, definition: CampaignDefinitio
         velocity=Velocity(per_hour=settings.velocity_per_hour, per_day=settings.velocity_per_day),
     )
     now = clock.now()
+    if again:
+        FraudResult.objects.filter(referral=referral).delete()
     FraudResult.objects.bulk_create(
         FraudResult(
             site_id=referral.site_id,

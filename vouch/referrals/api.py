@@ -7,6 +7,7 @@ from vouch.api.main import ERRORS, idempotent
 from vouch.api.schemas import ReferralDetailsOut, ReferralIn, ReferralPageOut, SnapshotOut, StatusIn
 from vouch.api.shapes import decision_shape, email_shape, event_shape, fraud_check_shape, referral_shape
 from vouch.campaigns.selectors import campaign_for_site
+from vouch.pipelines import pipeline_named, timed_step_sentence
 from vouch.referrals.selectors import referral_details, referral_for_site, referral_search
 from vouch.referrals.services import referral_create_by_hand, referral_set_status
 from vouch.referrals.snapshot import referral_snapshot
@@ -23,6 +24,16 @@ class SearchQuery(Schema):
     campaign: str = Field("", max_length=64)
     limit: int = Field(50, ge=1, le=500)
     offset: int = Field(0, ge=0, le=10_000_000)
+
+
+def _timed_step_shape(referral, step) -> dict:
+    pipeline = pipeline_named(referral.campaign.pipeline)
+    return {
+        "to": step.to_status,
+        "due_at": step.due_at,
+        "reason": step.reason,
+        "sentence": timed_step_sentence(pipeline, target=step.to_status, due=step.due_at.date()),
+    }
 
 
 def details_shape(referral, actor_kind: str = "api") -> dict:
@@ -44,9 +55,7 @@ def details_shape(referral, actor_kind: str = "api") -> dict:
         "fraud_checks": [fraud_check_shape(f) for f in details.fraud_results],
         "events": [event_shape(e) for e in details.events],
         "emails": [email_shape(e) for e in details.emails],
-        "next_timed_step": {"to": step.to_status, "due_at": step.due_at, "reason": step.reason}
-        if step
-        else None,
+        "next_timed_step": _timed_step_shape(referral, step) if step else None,
         "allowed_statuses": details.allowed_statuses,
         "decisions": [decision_shape(d) for d in details.decisions],
     }

@@ -87,7 +87,7 @@ def referral_details(*, referral: Referral, actor: str) -> ReferralDetails:
         events=list(referral.events.select_related("person").order_by("occurred_at", "id")),
         emails=list(referral.emails.order_by("created_at", "id")),
         next_timed_step=referral.timed_steps.filter(done_at__isnull=True, from_status=referral.status)
-        .order_by("due_at")
+        .order_by("-id")
         .first(),
         allowed_statuses=allowed_targets(
             pipeline, current=referral.status, actor=actor, history=[h.to_status for h in history]

@@ -3,7 +3,7 @@ function: it asks the campaign's pipeline, moves the status with an update guard
 on the old status, and writes history, audit, reward effects and timers in the
 caller's transaction."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -18,7 +18,7 @@ from vouch.events.models import Event
 from vouch.fraud.checks import CHECK_LABELS, verdict
 from vouch.fraud.services import fraud_review
 from vouch.people.models import Person
-from vouch.pipelines import Pipeline, decide, pipeline_named
+from vouch.pipelines import BLOCK, Pipeline, activation_unmet, decide, pipeline_named
 from vouch.referrals.models import Referral, StatusChange, TimedStep
 from vouch.rewards.services import REFERRAL_BLOCKED, EffectReason, rewards_apply_effect
 from vouch.rules.engine import Happening, rules_have_trigger
@@ -41,13 +41,44 @@ def effect_reason(*, referral: Referral, target: str, reason: str) -> EffectReas
         because = ", ".join(checks) or reason or "fraud settings"
         return EffectReason(f"Referral was blocked for {because}.", REFERRAL_BLOCKED)
     words = f": {reason}" if reason else "."
+    pipeline = pipeline_named(referral.campaign.pipeline)
+    if pipeline.reward_effect(target) == BLOCK and target not in pipeline.final:
+        # A status the referral can leave (sales' denied): rewards blocked by it re-open on release.
+        return EffectReason(f"Referral was {target}{words}", REFERRAL_BLOCKED)
     return EffectReason(f"Referral was {target}{words}", f"referral_{target}")
+
+
+def _due_at(*, referral: Referral, delay: str, definition: CampaignDefinition) -> datetime | None:
+    """When a timed transition named by `delay` falls due; None when the campaign sets none."""
+    now = clock.now()
+    if delay == "auto_approval_hours":
+        return now + timedelta(hours=definition.delays.auto_approval_hours)
+    if delay == "pending_denial_days":
+        return now + timedelta(days=definition.delays.pending_denial_days)
+    if delay == "offer_expiry":
+        # A person who moves a referral back after its offer expired (restoring one pending
+        # denial) chose that status: an expiry already past is not applied again.
+        offer = referral.offer if referral.offer_id else None
+        days = definition.friend_offer.expires_in_days
+        due = offer.expires_at if offer is not None else (now + timedelta(days=days) if days else None)
+        return due if due is not None and due > now else None
+    raise ValueError(f"unknown delay {delay!r}")
+
+
+def _close_timed_steps(*, referral: Referral, old: str, target: str) -> None:
+    """A referral that leaves a status closes its timers from there, so that coming back later
+    starts them afresh instead of firing the old ones early."""
+    TimedStep.objects.filter(referral=referral, from_status=old, done_at__isnull=True).update(
+        done_at=clock.now(), outcome=f"skipped: the referral is {target}, no longer {old}", locked_until=None
+    )
 
 
 def _schedule_timed(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> None:
     for timed in pipeline.timed_from(referral.status):
-        hours = getattr(definition.delays, timed.delay)
-        if hours == 0:
+        due = _due_at(referral=referral, delay=timed.delay, definition=definition)
+        if due is None:
+            continue
+        if due <= clock.now():
             referral_transition(referral=referral, target=timed.target, actor=ENGINE, reason=timed.reason)
             return
         TimedStep.objects.create(
@@ -56,7 +87,7 @@ def _schedule_timed(*, referral: Referral, pipeline: Pipeline, definition: Campa
             from_status=timed.source,
             to_status=timed.target,
             reason=timed.reason,
-            due_at=clock.now() + timedelta(hours=hours),
+            due_at=due,
         )
 
 
@@ -89,6 +120,10 @@ def referral_transition(*, referral: Referral, target: str, actor: ActorRef, rea
         )
     for name, value in fields.items():
         setattr(referral, name, value)
+    timers = pipeline.timed_from(old)
+    if timers and not (actor.is_engine and any(t.target == target for t in timers)):
+        # (The engine taking a timer closes its own step; the walk's query count stays put.)
+        _close_timed_steps(referral=referral, old=old, target=target)
     StatusChange.objects.create(
         site_id=referral.site_id,
         referral=referral,
@@ -109,13 +144,14 @@ def referral_transition(*, referral: Referral, target: str, actor: ActorRef, rea
             before={"status": old},
             after={"status": target, "reason": reason},
         )
-    effect = pipeline.reward_effect(target)
+    definition = campaign_definition(referral.campaign)
+    effect = pipeline.reward_effect(target, definition.release_on())
     rewards_apply_effect(
         referral=referral, effect=effect, why=effect_reason(referral=referral, target=target, reason=reason)
     )
     _publish_status_changed(referral=referral, old=old, reason=reason, actor=actor)
     rules_run(referral=referral, happening=Happening(kind="status", status=target))
-    _schedule_timed(referral=referral, pipeline=pipeline, definition=campaign_definition(referral.campaign))
+    _schedule_timed(referral=referral, pipeline=pipeline, definition=definition)
     return referral
 
 
@@ -197,14 +233,36 @@ def referral_open(
         event.referral = referral
     _rules_for_new_referral(referral=referral, event=event)
     if pipeline.after_fraud_review:
-        results = fraud_review(referral=referral, event=event, definition=definition)
-        referral_transition(
-            referral=referral,
-            target=pipeline.after_fraud_review[verdict(results)],
-            actor=ENGINE,
-            reason=_fraud_summary(results),
+        _fraud_step(
+            referral=referral, outcomes=pipeline.after_fraud_review, event=event, definition=definition
         )
+    if referral.status == pipeline.initial:
+        _initial_effects(referral=referral, pipeline=pipeline, definition=definition)
     return referral
+
+
+def _initial_effects(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> None:
+    """A referral that stays in its first status: what that status means for its rewards
+    (sales may release on pending) and its timers (an unclaimed offer expires)."""
+    effect = pipeline.reward_effect(referral.status, definition.release_on())
+    why = effect_reason(referral=referral, target=referral.status, reason="")
+    rewards_apply_effect(referral=referral, effect=effect, why=why)
+    _schedule_timed(referral=referral, pipeline=pipeline, definition=definition)
+
+
+def _fraud_step(
+    *,
+    referral: Referral,
+    outcomes: dict[str, str],
+    event: Event | None,
+    definition: CampaignDefinition,
+    again: bool = False,
+) -> None:
+    """Run the fraud checks and move the referral where their verdict sends it (if anywhere new)."""
+    results = fraud_review(referral=referral, event=event, definition=definition, again=again)
+    target = outcomes[verdict(results)]
+    if target != referral.status:
+        referral_transition(referral=referral, target=target, actor=ENGINE, reason=_fraud_summary(results))
 
 
 def _rules_for_new_referral(*, referral: Referral, event: Event | None) -> None:
@@ -308,3 +366,203 @@ def referral_set_status(*, referral: Referral, status: str, actor: ActorRef, rea
     with transaction.atomic():
         referral = Referral.objects.select_for_update().select_related("campaign", "site").get(pk=referral.pk)
         return referral_transition(referral=referral, target=status, actor=actor, reason=reason)
+
+
+def _referral_of(*, share: Share, friend_id: int | None) -> Referral | None:
+    return (
+        Referral.objects.filter(site_id=share.site_id, share=share, friend_id=friend_id)
+        .select_related("campaign", "site", "offer", "advocate", "friend")
+        .order_by("-id")
+        .first()
+    )
+
+
+def _clicked(share: Share) -> bool:
+    """Was the share link visited by someone other than the advocate who shared it?"""
+    visits = share.visits.all()
+    if share.visitor_uuid:
+        visits = visits.exclude(visitor_uuid=share.visitor_uuid)
+    return visits.exists()
+
+
+def _claim_step(*, referral: Referral, pipeline: Pipeline, event: Event | None) -> None:
+    """The friend claimed: the fraud checks (self-referral by email, visitor id, IP…) decide
+    whether the referral goes on to its next step or to the pipeline's refusal status."""
+    if pipeline.claim and referral.status == pipeline.initial:
+        definition = campaign_definition(referral.campaign)
+        _fraud_step(referral=referral, outcomes=pipeline.claim, event=event, definition=definition)
+
+
+def referral_open_for_share(*, share: Share, friend: Person, actor: ActorRef) -> Referral | None:
+    """A share naming the friend opens an offer-unclaimed referral in the pipelines that start there."""
+    pipeline = pipeline_named(share.campaign.pipeline)
+    if not pipeline.opens_at_share or _referral_of(share=share, friend_id=friend.pk):
+        return None
+    return referral_open(
+        campaign=share.campaign,
+        advocate=share.advocate,
+        friend=friend,
+        attributed_by="email",
+        actor=actor,
+        reason=f"{share.advocate.email} shared the offer with {friend.email} ({share.channel}).",
+        share=share,
+    )
+
+
+def referral_claim(*, offer: Offer, actor: ActorRef) -> Referral | None:
+    """The friend claimed the offer: the share's referral for this friend (opened now if the
+    share did not name them) takes its claim step. Pipelines that start at the purchase
+    (purchase with fraud review) open nothing here."""
+    share = offer.share
+    pipeline = pipeline_named(share.campaign.pipeline)
+    if not pipeline.opens_at_claim:
+        return None
+    referral = _referral_of(share=share, friend_id=offer.friend_id)
+    if referral is None or (referral.offer_id is None and referral.status in pipeline.final):
+        # Never claimed and closed (an unclaimed offer that expired): the claim starts afresh.
+        referral = referral_open(
+            campaign=share.campaign,
+            advocate=share.advocate,
+            friend=offer.friend,
+            attributed_by="email",
+            actor=actor,
+            reason=f"{offer.friend.email} claimed the offer.",
+            share=share,
+            offer=offer,
+            coupon_code=offer.coupon_code,
+            clicked=_clicked(share),
+        )
+    elif referral.offer_id is None:
+        Referral.objects.filter(pk=referral.pk).update(offer=offer, coupon_code=offer.coupon_code)
+        referral.offer, referral.coupon_code = offer, offer.coupon_code
+    _claim_step(referral=referral, pipeline=pipeline, event=None)
+    return referral
+
+
+def referral_purchase_from_share(
+    *, share: Share, offer: Offer | None, event: Event, actor: ActorRef, attributed_by: str, clicked: bool
+) -> Referral:
+    """A purchase attributed to a share whose pipeline starts before the purchase: the friend's
+    referral of that share (opened now if there is none) takes its claim step if it has not,
+    then the purchase is its conversion when the pipeline converts on a purchase."""
+    pipeline = pipeline_named(share.campaign.pipeline)
+    referral = _referral_of(share=share, friend_id=event.person_id)
+    if referral is None:
+        referral = referral_open(
+            campaign=share.campaign,
+            advocate=share.advocate,
+            friend=event.person,
+            attributed_by=attributed_by,
+            actor=actor,
+            reason=f"Purchase {event.external_id} attributed by {attributed_by.replace('_', ' ')}.",
+            event=event,
+            share=share,
+            offer=offer,
+            order_number=event.external_id,
+            subtotal=event.subtotal,
+            currency=event.currency,
+            coupon_code=offer.coupon_code if offer else "",
+            clicked=clicked,
+        )
+    else:
+        _link_event(referral=referral, event=event)
+        rules_run(referral=referral, happening=Happening(kind="purchase"), event=event)
+    _claim_step(referral=referral, pipeline=pipeline, event=event)
+    referral_event_reported(referral=referral, event=event)
+    return referral
+
+
+def _link_event(*, referral: Referral, event: Event) -> None:
+    Event.objects.filter(pk=event.pk).update(referral=referral)
+    event.referral = referral
+    if event.kind == "purchase" and not referral.order_number:
+        Referral.objects.filter(pk=referral.pk).update(
+            order_number=event.external_id, subtotal=event.subtotal, currency=event.currency
+        )
+        referral.order_number, referral.subtotal, referral.currency = (
+            event.external_id,
+            event.subtotal,
+            event.currency,
+        )
+
+
+def invoiced(event: Event) -> bool:
+    """A purchase counts as the invoiced order unless its fields say `"invoiced": false`
+    (the shop then reports the invoice later as a custom event `invoiced` naming the order)."""
+    return (event.payload.get("fields") or {}).get("invoiced") is not False
+
+
+def referral_event_reported(*, referral: Referral, event: Event, invoice: bool = False) -> None:
+    """The friend's conversion: a purchase (invoiced) or a signup moves a referral waiting for
+    it to where the fraud checks of that event send it. In account activation, the campaign's
+    requirements (wait days, transactions) must be met too; a later purchase may meet them."""
+    pipeline = pipeline_named(referral.campaign.pipeline)
+    conversion = pipeline.conversion
+    if conversion is None or referral.status != conversion.source:
+        return
+    if event.kind == "purchase" and conversion.requirements:
+        _requirements_step(referral=referral, pipeline=pipeline)
+        return
+    if conversion.event != event.kind:
+        return
+    if event.kind == "purchase" and not (invoice or invoiced(event)):
+        return
+    definition = campaign_definition(referral.campaign)
+    results = fraud_review(referral=referral, event=event, definition=definition, again=True)
+    target = conversion.outcomes[verdict(results)]
+    if conversion.requirements and target == conversion.outcomes["pass"]:
+        _account_opened(referral=referral, event=event, definition=definition)
+        if referral_requirement_unmet(referral=referral, target=target):
+            return
+    referral_transition(referral=referral, target=target, actor=ENGINE, reason=_fraud_summary(results))
+
+
+def _account_opened(*, referral: Referral, event: Event, definition: CampaignDefinition) -> None:
+    """The friend acted, so the offer no longer expires; the campaign's wait is a timer."""
+    TimedStep.objects.filter(
+        referral=referral, done_at__isnull=True, from_status=referral.status, to_status="expired"
+    ).update(done_at=clock.now(), outcome="skipped: the friend opened the account", locked_until=None)
+    days = definition.activation.wait_days
+    if days:
+        TimedStep.objects.create(
+            site_id=referral.site_id,
+            referral=referral,
+            from_status=referral.status,
+            to_status=pipeline_named(referral.campaign.pipeline).conversion.outcomes["pass"],
+            reason=f"The account has been open {days} days",
+            due_at=event.occurred_at + timedelta(days=days),
+        )
+
+
+def referral_requirement_unmet(*, referral: Referral, target: str) -> str | None:
+    """Why the referral cannot move to `target` yet (account activation's requirements), or None."""
+    conversion = pipeline_named(referral.campaign.pipeline).conversion
+    if conversion is None or not conversion.requirements or target != conversion.outcomes["pass"]:
+        return None
+    opened = (
+        Event.objects.filter(referral=referral, kind="signup")
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    if opened is None:
+        return "The friend has not opened the account yet."
+    activation = campaign_definition(referral.campaign).activation
+    made = Event.objects.filter(
+        site_id=referral.site_id, person_id=referral.friend_id, kind="purchase", occurred_at__gte=opened
+    ).count()
+    return activation_unmet(
+        wait_days=activation.wait_days,
+        transactions=activation.transactions,
+        opened_at=opened,
+        now=clock.now(),
+        made=made,
+    )
+
+
+def _requirements_step(*, referral: Referral, pipeline: Pipeline) -> None:
+    target = pipeline.conversion.outcomes["pass"]
+    if referral_requirement_unmet(referral=referral, target=target) is None:
+        referral_transition(
+            referral=referral, target=target, actor=ENGINE, reason="The account's requirements are met."
+        )

@@ -11,7 +11,9 @@ from vouch.campaigns.selectors import campaign_definition
 from vouch.emails.services import email_queue
 from vouch.errors import Conflict, NotFound
 from vouch.people.services import person_get_or_create
+from vouch.pipelines import pipeline_named
 from vouch.referrals.models import Referral
+from vouch.referrals.services import referral_claim, referral_open_for_share
 from vouch.rewards.services import coupon_claim, coupon_list_get_or_create
 from vouch.shares.models import Offer, Share, Visit
 from vouch.sites.models import Site
@@ -45,7 +47,8 @@ def share_create(
     visitor_uuid: str = "",
 ) -> Share:
     """An advocate's invitation; with a friend's email on the email channel, the friend
-    gets the share email."""
+    gets the share email. A share naming the friend opens an offer-unclaimed referral in
+    the pipelines that start there."""
     _ensure_active(campaign)
     with transaction.atomic():
         advocate = person_get_or_create(
@@ -62,8 +65,13 @@ def share_create(
             visitor_uuid=visitor_uuid or "",
             created_at=clock.now(),
         )
-        if share.friend_email and channel == "email":
+        opens = pipeline_named(campaign.pipeline).opens_at_share
+        friend = None
+        if share.friend_email and (channel == "email" or opens):
             friend = person_get_or_create(site=campaign.site, email=share.friend_email)
+        if friend is not None and opens:
+            referral_open_for_share(share=share, friend=friend, actor=actor)
+        if friend is not None and channel == "email":
             email_queue(
                 person=friend,
                 type="friend_share",
@@ -95,7 +103,8 @@ def share_for_code(*, code: str, site: Site | None = None) -> Share:
 
 
 def visit_record(*, share: Share, visitor_uuid: str, ip: str = "", user_agent: str = "") -> Visit:
-    """A click on a share link: recorded, and the share's unclaimed referrals are marked clicked."""
+    """A click on a share link: recorded, and the share's referrals are marked clicked
+    unless the visitor is the advocate who shared it (the self-visit is kept as evidence)."""
     with transaction.atomic():
         visit = Visit.objects.create(
             site_id=share.site_id,
@@ -105,13 +114,15 @@ def visit_record(*, share: Share, visitor_uuid: str, ip: str = "", user_agent: s
             user_agent=(user_agent or "")[:500],
             created_at=clock.now(),
         )
-        Referral.objects.filter(share=share, clicked=False).update(clicked=True)
+        if not (share.visitor_uuid and visitor_uuid == share.visitor_uuid):
+            Referral.objects.filter(share=share, clicked=False).update(clicked=True)
         return visit
 
 
 def offer_claim(*, share: Share, email: str, actor: ActorRef, visitor_uuid: str = "", ip: str = "") -> Offer:
     """A friend claims the share's offer: one offer per friend and share, with a
-    single-use code from the campaign's friend coupon list (or its fixed code)."""
+    single-use code from the campaign's friend coupon list (or its fixed code); the
+    friend's referral takes its claim step where the pipeline has one."""
     campaign = share.campaign
     _ensure_active(campaign)
     definition = campaign_definition(campaign)
@@ -151,4 +162,5 @@ def offer_claim(*, share: Share, email: str, actor: ActorRef, visitor_uuid: str 
             object_id=offer.pk,
             after={"share": share.code, "friend": friend.email, "coupon_code": code},
         )
+        referral_claim(offer=offer, actor=actor)
         return offer

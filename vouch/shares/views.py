@@ -9,6 +9,7 @@ from django.shortcuts import render
 from vouch.audit.services import ActorRef
 from vouch.campaigns.selectors import campaign_definition
 from vouch.errors import VouchError
+from vouch.pipelines import pipeline_named
 from vouch.shares.services import offer_claim, share_for_code, visit_record
 
 VISITOR_COOKIE = "vouch_visitor"
@@ -53,6 +54,7 @@ def share_landing(request: HttpRequest, code: str) -> HttpResponse:
         "share": share,
         "campaign": share.campaign,
         "offer_text": campaign_definition(share.campaign).friend_offer.description,
+        "next_step": pipeline_named(share.campaign.pipeline).next_step,
         "form": form,
         "offer": offer,
         "error": error,
