@@ -58,7 +58,7 @@ def test_schemathesis_finds_no_failure(live_server, tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=1800,
         cwd=tmp_path,
     )
 
