@@ -69,8 +69,10 @@ def import_referrals(
     one key column of `referralkey_ID`, `referralkey_externalid`, `referralkey_email` (the friend's
     email); optional `note` (the reason recorded) and `amount` (checked, not stored). With
     `dry_run=true` (the default) each row's outcome is listed and nothing changes; `dry_run=false`
-    applies the valid rows, each on its own. A wrong header or a file that is not UTF-8 is 422
-    `invalid_csv`."""
+    applies the valid rows, each through the same status change as a manual one (a refused row
+    does not stop the others), and the `batch_id` names the import for
+    `GET /referrals/imports/{batch_id}` and its undo. A wrong header or a file that is not UTF-8
+    is 422 `invalid_csv`."""
     check_utf8(file.file)
     file.file.seek(0)
     lines = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")

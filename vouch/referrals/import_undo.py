@@ -8,7 +8,6 @@ through `referral_transition`, all in one transaction.
 """
 
 import itertools
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -19,7 +18,7 @@ from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
 from vouch.errors import Conflict, NotFound
 from vouch.pipelines import IMPORT, Pipeline, decide, pipeline_named
-from vouch.referrals.imports import batch_label
+from vouch.referrals.imports import batch_label, status_histories
 from vouch.referrals.models import ImportBatch, ImportChange, Referral, StatusChange
 from vouch.referrals.services import referral_transition
 from vouch.sites.models import Site
@@ -188,24 +187,10 @@ def _last_steps(*, batch: ImportBatch, referrals: dict[int, Referral]) -> dict[i
         .values("last")
     )
     labels = dict(StatusChange.objects.filter(pk__in=last_ids).values_list("referral_id", "actor_label"))
-    guarded = [pk for pk, r in referrals.items() if _guarded(r.campaign.pipeline)]
-    histories = _histories(site_id=batch.site_id, ids=guarded)
+    histories = status_histories(
+        site_id=batch.site_id, referrals=[(pk, r.campaign.pipeline) for pk, r in referrals.items()]
+    )
     return {
         pk: LastStep(status=r.status, last_label=labels.get(pk, ""), history=histories.get(pk, ()))
         for pk, r in referrals.items()
     }
-
-
-def _guarded(pipeline: str) -> bool:
-    return any(t.guard for t in pipeline_named(pipeline).transitions)
-
-
-def _histories(*, site_id: int, ids: list[int]) -> dict[int, list[str]]:
-    histories: dict[int, list[str]] = defaultdict(list)
-    if ids:
-        changes = StatusChange.objects.filter(site_id=site_id, referral_id__in=ids).order_by(
-            "referral_id", "id"
-        )
-        for referral_id, status in changes.values_list("referral_id", "to_status"):
-            histories[referral_id].append(status)
-    return histories

@@ -201,7 +201,9 @@ def _chunk_outcomes(
     *, site: Site, rows: list[CsvRow], kind: str, seen: dict[int, int]
 ) -> Iterator[tuple[CsvRow, Match | None, RowOutcome]]:
     matches = _matches(site=site, kind=kind, keys=[r.key for r in rows if not r.is_error])
-    histories = _histories(site=site, matches=[m for found in matches.values() for m in found])
+    histories = status_histories(
+        site_id=site.pk, referrals=[(m.pk, m.pipeline) for found in matches.values() for m in found]
+    )
     for row in rows:
         found = [] if row.is_error else matches.get(lookup_key(kind, row.key), [])
         match = found[0] if len(found) == 1 else None
@@ -246,17 +248,17 @@ def _grouped(rows: Iterable[tuple]) -> dict[str, list[Match]]:
     return found
 
 
-def _guarded(pipeline: str) -> bool:
+def guarded(pipeline: str) -> bool:
     return any(t.guard for t in pipeline_named(pipeline).transitions)
 
 
-def _histories(*, site: Site, matches: list[Match]) -> dict[int, list[str]]:
-    """Statuses each referral has been in, only for pipelines whose guards read them."""
-    ids = [m.pk for m in matches if _guarded(m.pipeline)]
+def status_histories(*, site_id: int, referrals: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
+    """Statuses each referral (id, pipeline) has been in, only for pipelines whose guards read them."""
+    ids = [pk for pk, pipeline in referrals if guarded(pipeline)]
     histories: dict[int, list[str]] = defaultdict(list)
     if ids:
         changes = (
-            StatusChange.objects.filter(site=site, referral_id__in=ids)
+            StatusChange.objects.filter(site_id=site_id, referral_id__in=ids)
             .order_by("referral_id", "id")
             .values_list("referral_id", "to_status")
         )
