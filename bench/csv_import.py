@@ -275,7 +275,7 @@ def run_floor(site, changed: list[tuple[int, str, str]], chunk: int) -> float:
 def bench(args: argparse.Namespace, tmp: str) -> int:
     from django.db import connection
 
-    from vouch.referrals.imports import CHANGED, CHUNK
+    from vouch.referrals.imports import APPLY_CHUNK, CHANGED, CHUNK
     from vouch.referrals.models import Referral
 
     n = args.rows
@@ -303,16 +303,16 @@ def bench(args: argparse.Namespace, tmp: str) -> int:
     changed = [(row.referral, row.from_status, row.status) for row in applied.rows if row.outcome == CHANGED]
 
     Referral.objects.filter(pk__in=[pk for pk, _, _ in changed]).update(status="pending", approved_at=None)
-    floor_s = run_floor(site, changed, CHUNK)
+    floor_s = run_floor(site, changed, APPLY_CHUNK)
 
     print()
     print("| run | rows | seconds | rows/s | changes/s | chunk |")
     print("| --- | --- | --- | --- | --- | --- |")
     print(f"| dry run (UTF-8 check + outcomes) | {n:,} | {dry_s:.1f} | {n / dry_s:,.0f} | | {CHUNK} |")
-    print(f"| apply | {n:,} | {apply_s:.1f} | {n / apply_s:,.0f} | {len(changed) / apply_s:,.0f} | {CHUNK} |")
-    floor_rate = len(changed) / floor_s
+    apply_rate, floor_rate, chunk = len(changed) / apply_s, len(changed) / floor_s, APPLY_CHUNK
+    print(f"| apply | {n:,} | {apply_s:.1f} | {n / apply_s:,.0f} | {apply_rate:,.0f} | {chunk} |")
     print(
-        f"| floor: raw SQL, same changes | {len(changed):,} | {floor_s:.1f} | | {floor_rate:,.0f} | {CHUNK} |"
+        f"| floor: raw SQL, same changes | {len(changed):,} | {floor_s:.1f} | | {floor_rate:,.0f} | {chunk} |"
     )
     print(f"dry run + apply: {dry_s + apply_s:.1f} s; apply / floor: {apply_s / floor_s:.1f}×")
     print("outcomes as planned" if not wrong else "outcomes NOT as planned: " + "; ".join(wrong))
