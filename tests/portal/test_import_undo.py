@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from tests.e2e.test_referrals_import_undo import sales  # noqa: F401 (a fixture)
 from tests.portal.test_pages import text
-from vouch.referrals.models import Referral
+from vouch.referrals.models import ImportBatch, Referral
 
 
 def applied(admin, csv: str) -> str:
@@ -48,3 +48,12 @@ def test_an_import_that_cannot_be_undone_says_which_rows_and_why(as_role, flagge
     assert "line 2" in page and "Voided is final" in page
     assert refused.status_code == 409 and "cannot be reversed" in text(refused)
     assert Referral.objects.get(pk=flagged_referral["id"]).status == "voided"
+
+
+def test_a_file_applied_before_batches_were_kept_shows_its_result_without_undo(as_role, flagged_referral):
+    url = applied(as_role("admin"), f"referralkey_ID,status\n{flagged_referral['id']},voided\n")
+    ImportBatch.objects.all().delete()
+
+    page = as_role("admin").get(url)
+
+    assert page.status_code == 200 and "1 changed" in text(page) and "Undo this import" not in text(page)

@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from vouch.campaigns.selectors import campaign_search
-from vouch.errors import VouchError
+from vouch.errors import NotFound, VouchError
 from vouch.pipelines import STATUSES
 from vouch.portal.access import ADMIN, AGENT, VIEWER, page, staff_view
 from vouch.portal.forms import AddCouponsForm, BulkStatusForm, CreateReferralForm, ImportUploadForm
@@ -192,11 +192,14 @@ def _report_page(
 
 
 def _batch(request: HttpRequest, upload) -> dict | None:
-    """The applied batch of an upload, with whether it can be undone now."""
+    """The applied batch of an upload, with whether it can be undone now (none for a file
+    applied before batches were kept)."""
     batch_id = (upload.result or {}).get("batch_id")
-    if not batch_id:
+    try:
+        batch = import_batch_for_site(site=request.site, batch_id=batch_id) if batch_id else None
+    except NotFound:
         return None
-    return import_batch_details(batch=import_batch_for_site(site=request.site, batch_id=batch_id))
+    return import_batch_details(batch=batch) if batch else None
 
 
 @staff_view(role=ADMIN)
