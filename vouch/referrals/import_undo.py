@@ -174,7 +174,7 @@ def _checked(
 def _referrals(*, batch: ImportBatch, ids: list[int], lock: bool) -> dict[int, Referral]:
     referrals = Referral.objects.filter(site_id=batch.site_id, pk__in=ids).select_related("campaign", "site")
     if lock:
-        referrals = referrals.select_for_update()
+        referrals = referrals.select_for_update(of=("self",))
     return {r.pk: r for r in referrals.order_by("pk")}
 
 

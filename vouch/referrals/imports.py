@@ -174,9 +174,10 @@ def _chunk_apply(
 
 
 def _locked(*, site: Site, ids: list[int]) -> dict[int, Referral]:
-    """Row locks in primary-key order, so two imports touching the same referrals cannot deadlock."""
+    """Row locks in primary-key order, so two imports touching the same referrals cannot deadlock;
+    only the referrals' rows (PostgreSQL would otherwise lock the joined campaign and site too)."""
     referrals = (
-        Referral.objects.select_for_update()
+        Referral.objects.select_for_update(of=("self",))
         .select_related("campaign", "site")
         .filter(site=site, pk__in=ids)
         .order_by("pk")
