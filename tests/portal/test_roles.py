@@ -26,6 +26,7 @@ POSTS = {
     "coupon-list": "agent",
     "imports": "admin",
     "import-apply": "admin",
+    "import-undo": "agent",
     "campaign-settings": "admin",
     "campaign-json": "admin",
     "staff": "admin",
@@ -63,6 +64,7 @@ def world(site, staff, levi_referral, flagged_referral):
         "email-resend": {"email_id": email.pk},
         "coupon-list": {"slug": "advocate-codes"},
         "import-apply": {"upload_id": upload.pk},
+        "import-undo": {"upload_id": upload.pk},
         "campaign-settings": {"slug": "spring"},
         "campaign-json": {"slug": "spring"},
         "staff-role": {"membership_id": membership.pk},
@@ -86,6 +88,7 @@ FORMS = {
     "staff-role": {"role": "admin"},
     "staff-remove": {"confirm": "yes"},
     "import-apply": {"confirm": "on"},
+    "import-undo": {"confirm": "on"},
 }
 
 

@@ -28,6 +28,7 @@ urlpatterns = [
     path("imports/", work.imports, name="imports"),
     path("imports/<int:upload_id>/", work.import_preview, name="import"),
     path("imports/<int:upload_id>/apply/", work.import_apply, name="import-apply"),
+    path("imports/<int:upload_id>/undo/", work.import_undo, name="import-undo"),
     path("staff/", manage.staff, name="staff"),
     path("staff/<int:membership_id>/role/", manage.staff_role, name="staff-role"),
     path("staff/<int:membership_id>/remove/", manage.staff_remove, name="staff-remove"),

@@ -57,16 +57,20 @@ def invalid_csv(message: str) -> Invalid:
 NOT_UTF8 = 'The file is not UTF-8 text: save it as "CSV UTF-8" and upload it again.'
 
 
-def check_utf8(stream: BinaryIO, *, chunk_size: int = 1 << 16) -> None:
-    """Decode the whole file once before anything is applied, so a bad byte near the end
-    cannot stop an import half-way; the caller rewinds the stream afterwards."""
+def check_utf8(stream: BinaryIO, *, chunk_size: int = 1 << 16) -> int:
+    """Decode the whole file once, a chunk at a time, before anything is applied, so a bad byte
+    near the end cannot stop an import half-way; the caller rewinds the stream afterwards.
+    Returns the number of line breaks: about the rows to come, for a progress bar."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    breaks = 0
     try:
         while chunk := stream.read(chunk_size):
             decoder.decode(chunk)
+            breaks += chunk.count(b"\n")
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as error:
         raise invalid_csv(NOT_UTF8) from error
+    return breaks
 
 
 def normalise_status(word: str) -> str:

@@ -1,4 +1,5 @@
 import io
+from datetime import datetime
 from typing import Literal
 
 from ninja import File, Header, Router, Schema, Status
@@ -7,6 +8,7 @@ from pydantic import Field
 
 from vouch.api.main import ERRORS, idempotent
 from vouch.referrals.csv_import import check_utf8
+from vouch.referrals.import_undo import import_batch_details, import_batch_for_site, import_batch_undo
 from vouch.referrals.imports import referrals_import
 
 router = Router(tags=["referrals"])
@@ -67,8 +69,10 @@ def import_referrals(
     one key column of `referralkey_ID`, `referralkey_externalid`, `referralkey_email` (the friend's
     email); optional `note` (the reason recorded) and `amount` (checked, not stored). With
     `dry_run=true` (the default) each row's outcome is listed and nothing changes; `dry_run=false`
-    applies the valid rows, each on its own. A wrong header or a file that is not UTF-8 is 422
-    `invalid_csv`."""
+    applies the valid rows, each through the same status change as a manual one (a refused row
+    does not stop the others), and the `batch_id` names the import for
+    `GET /referrals/imports/{batch_id}` and its undo. A wrong header or a file that is not UTF-8
+    is 422 `invalid_csv`."""
     check_utf8(file.file)
     file.file.seek(0)
     lines = io.TextIOWrapper(file.file, encoding="utf-8-sig", newline="")
@@ -77,3 +81,45 @@ def import_referrals(
     finally:
         lines.detach()
     return Status(200, report.as_dict())
+
+
+class UndoRefusalOut(Schema):
+    line: int = Field(description="the CSV line of the change")
+    referral: int
+    reason: str = Field(
+        description="why the change cannot be reversed: the pipeline's rule, or a later change"
+    )
+
+
+class ImportBatchOut(Schema):
+    batch_id: str
+    created_at: datetime
+    finished_at: datetime | None = Field(description="null while the import runs, or if it stopped")
+    undone_at: datetime | None
+    by: str = Field(description="who ran the import: the API key, the staff user or the command line")
+    key_column: str
+    summary: dict[str, int]
+    changes: int = Field(description="status changes the import made")
+    can_undo: bool = Field(description="every change can be reversed now")
+    undo_refusals: list[UndoRefusalOut] = Field(
+        description="the changes that cannot be reversed (at most 100)"
+    )
+
+
+@router.get("/referrals/imports/{batch_id}", response={200: ImportBatchOut, **ERRORS}, by_alias=True)
+def get_import(request, batch_id: str):
+    """An applied import (`batch_id` from its report): its summary, and whether it can be undone."""
+    batch = import_batch_for_site(site=request.site, batch_id=batch_id)
+    return Status(200, import_batch_details(batch=batch))
+
+
+@router.post("/referrals/imports/{batch_id}/undo", response={200: ImportBatchOut, **ERRORS}, by_alias=True)
+@idempotent
+def undo_import(request, batch_id: str, idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
+    """Undo an applied import: every referral it changed goes back to its status before, each
+    through its pipeline, all in one transaction. 409 `import_not_reversible` (nothing changed;
+    `details` lists each change that cannot be reversed: a final status, or a referral changed
+    since), 409 `import_undone` when it was undone already, 404 `import_not_found`."""
+    import_batch_undo(site=request.site, batch_id=batch_id, actor=request.actor)
+    batch = import_batch_for_site(site=request.site, batch_id=batch_id)
+    return Status(200, import_batch_details(batch=batch))

@@ -100,3 +100,33 @@ class TimedStep(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["done_at", "due_at"], name="timedstep_due")]
+
+
+class ImportBatch(models.Model):
+    """An applied bulk status-update CSV: who ran it, its summary, the changes it made
+    (`ImportChange`), and when it was undone. `batch_id` is the id in each change's history
+    and audit label ("CSV import <batch_id>")."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="import_batches")
+    batch_id = models.CharField(max_length=12, unique=True)
+    actor = models.CharField(max_length=10, choices=Actor.choices)
+    actor_label = models.CharField(max_length=200, blank=True)
+    key_column = models.CharField(max_length=40)
+    summary = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+
+class ImportChange(models.Model):
+    """One status change an import made, kept so the batch can be undone."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE)
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="import_changes")
+    line = models.PositiveIntegerField()
+    from_status = models.CharField(max_length=40)
+    to_status = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["id"]

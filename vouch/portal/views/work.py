@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from vouch.campaigns.selectors import campaign_search
-from vouch.errors import VouchError
+from vouch.errors import NotFound, VouchError
 from vouch.pipelines import STATUSES
 from vouch.portal.access import ADMIN, AGENT, VIEWER, page, staff_view
 from vouch.portal.forms import AddCouponsForm, BulkStatusForm, CreateReferralForm, ImportUploadForm
@@ -23,6 +23,7 @@ from vouch.portal.services import (
     import_upload_store,
     referrals_set_status_bulk,
 )
+from vouch.referrals.import_undo import import_batch_details, import_batch_for_site, import_batch_undo
 from vouch.referrals.imports import ERROR
 from vouch.referrals.services import referral_create_by_hand
 from vouch.rewards.services import coupon_list_top_up
@@ -183,10 +184,22 @@ def _report_page(
             "rows": rows[:PREVIEW_ROWS],
             "hidden_rows": max(0, len(rows) - PREVIEW_ROWS),
             "hidden_errors": [r for r in rows[PREVIEW_ROWS:] if r["outcome"] == ERROR],
+            "batch": _batch(request, upload),
             "error": error,
         },
         status=status,
     )
+
+
+def _batch(request: HttpRequest, upload) -> dict | None:
+    """The applied batch of an upload, with whether it can be undone now (none for a file
+    applied before batches were kept)."""
+    batch_id = (upload.result or {}).get("batch_id")
+    try:
+        batch = import_batch_for_site(site=request.site, batch_id=batch_id) if batch_id else None
+    except NotFound:
+        return None
+    return import_batch_details(batch=batch) if batch else None
 
 
 @staff_view(role=ADMIN)
@@ -214,3 +227,21 @@ def import_apply(request: HttpRequest, upload_id: int) -> HttpResponse:
         return _report_page(request, upload, error=refusal.message, status=refusal.status)
     upload.refresh_from_db()
     return _report_page(request, upload, report)
+
+
+@require_POST
+@staff_view(role=AGENT)
+def import_undo(request: HttpRequest, upload_id: int) -> HttpResponse:
+    """Undo an applied import: every change moved back, or none (the refusal lists the rows)."""
+    upload = import_upload_for_site(site=request.site, upload_id=upload_id)
+    batch_id = (upload.result or {}).get("batch_id")
+    if not batch_id:
+        raise Http404("This file has not been imported.")
+    if not request.POST.get("confirm"):
+        return _report_page(request, upload, error="Tick the box to confirm the undo.", status=400)
+    try:
+        batch = import_batch_undo(site=request.site, batch_id=batch_id, actor=request.actor)
+    except VouchError as refusal:
+        return _report_page(request, upload, error=refusal.message, status=refusal.status)
+    messages.success(request, f"Import {batch.batch_id} was undone: every referral it changed is back.")
+    return _report_page(request, upload)
