@@ -23,6 +23,7 @@ from vouch.audit.services import ActorRef, audit_record
 from vouch.errors import VouchError
 from vouch.people.models import Person
 from vouch.pipelines import IMPORT, decide, pipeline_named
+from vouch.read_cache import reads_cached
 from vouch.referrals.csv_import import CsvRow, read_csv
 from vouch.referrals.models import ImportBatch, ImportChange, Referral, StatusChange
 from vouch.referrals.services import referral_transition
@@ -155,8 +156,10 @@ def _chunk_apply(
     *, batch: ImportBatch, rows: list[CsvRow], kind: str, seen: dict[int, int], actor: ActorRef
 ) -> list[RowOutcome]:
     """One transaction per chunk: the referrals to change are locked and read once, each row
-    goes through `referral_transition` in a savepoint, and the changes made are recorded."""
-    with transaction.atomic():
+    goes through `referral_transition` in a savepoint, and the changes made are recorded. The
+    site's webhook endpoints, blacklist and email templates are read once per chunk: no row
+    writes them, and each referral appears once in a file (a second line is refused)."""
+    with reads_cached(), transaction.atomic():
         planned = list(_chunk_outcomes(site=batch.site, rows=rows, kind=kind, seen=seen))
         wanted = [match.pk for _, match, outcome in planned if outcome.outcome == WILL_CHANGE]
         locked = _locked(site=batch.site, ids=wanted)
