@@ -1,13 +1,16 @@
 """What each portal page does with what staff type: Django's test client, no browser."""
 
 import json
+from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from conftest import CAMPAIGN
+from tests.e2e.test_preset_journeys import preset, referral_of, set_status, share, visit_and_claim
 from tests.e2e.test_purchase_walk import purchase, share_and_claim
 from tests.portal.conftest import make_flagged
+from vouch import clock
 from vouch.audit.models import AuditEntry
 from vouch.campaigns.models import Campaign
 from vouch.emails.models import Email
@@ -255,3 +258,13 @@ def test_why_no_reward_gives_one_sentence_per_reward(as_role, api, campaign, lev
     assert "gives the friend no reward" in text(
         as_role("viewer").get(reverse("portal:person-why", args=[levi.pk]))
     )
+
+
+def test_referral_details_say_when_pending_denial_becomes_denied(as_role, api, site):
+    preset(api, site, "first_purchase_discount", delays={"auto_approval_hours": 0, "pending_denial_days": 7})
+    visit_and_claim(share(api))
+    referral_id = referral_of(api)["id"]
+    set_status(api, referral_id, "pending_denial", "order data looks wrong")
+    page = text(as_role("viewer").get(reverse("portal:referral", args=[referral_id])))
+    due = (clock.now() + timedelta(days=7)).date().isoformat()
+    assert f"Will be denied on {due} unless someone changes it." in page

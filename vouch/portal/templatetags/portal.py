@@ -5,6 +5,7 @@ import json
 from django import template
 
 from vouch.fraud.checks import CHECK_LABELS
+from vouch.pipelines import pipeline_named, timed_step_sentence
 from vouch.portal.selectors import pipeline_words
 
 register = template.Library()
@@ -35,6 +36,13 @@ def referral_words(referral) -> str:
 @register.filter
 def status_in(status: str, pipeline_name: str) -> str:
     return pipeline_words(pipeline_name, status) if status else ""
+
+
+@register.filter
+def timed_step_promise(step, pipeline_name: str) -> str:
+    """The referral's next timed step as the API says it: "Will be denied on … unless someone
+    changes it." """
+    return timed_step_sentence(pipeline_named(pipeline_name), target=step.to_status, due=step.due_at.date())
 
 
 @register.filter
