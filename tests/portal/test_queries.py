@@ -34,9 +34,29 @@ def test_person_page_queries_do_not_grow_with_referrals(
     one = queries(agent, url)
     for i in range(1, 4):
         refer(api, i)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(24):  # 6 of them count the lists the page shows a page of
         assert agent.get(url).status_code == 200
     assert queries(agent, url) == one
+
+
+def test_a_heavy_person_page_shows_one_page_of_each_list_with_counts_in_the_same_queries(
+    as_role, api, campaign
+):
+    agent = as_role("agent")
+    refer(api, 0)
+    stephanie = Person.objects.get(email="stephanie@ganleywestside.com")
+    url = reverse("portal:person", args=[stephanie.pk])
+    one = queries(agent, url)
+    for i in range(1, 28):
+        refer(api, i)
+    assert queries(agent, url) == one
+    page = agent.get(url).content.decode()
+    assert page.count("Details #") == 25
+    assert "1–25 of 28" in page
+    older = agent.get(url, {"advocate_page": "2"}).content.decode()
+    assert "26–28 of 28" in older and older.count("Details #") == 3
+    assert agent.get(url, {"advocate_page": "999"}).status_code == 200
+    assert queries(agent, f"{url}?advocate_page=2") == one
 
 
 def test_referral_details_queries_do_not_grow_with_history_rewards_and_emails(

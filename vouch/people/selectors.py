@@ -25,8 +25,14 @@ class PersonProfile:
     events: list
 
 
-def person_profile(*, person: Person, limit: int = 200) -> PersonProfile:
-    """Everything the person page and the people API show, in a fixed number of queries."""
+PROFILE_LISTS = ("advocate", "friend", "rewards", "emails", "offers", "shares", "events")
+
+
+def person_profile(
+    *, person: Person, limit: int = 200, offsets: dict[str, int] | None = None
+) -> PersonProfile:
+    """Everything the person page and the people API show, in a fixed number of queries:
+    each list newest first, `limit` rows from its offset in `offsets` (keys: PROFILE_LISTS)."""
     from django.db.models import Prefetch
 
     from vouch.emails.models import Email
@@ -45,32 +51,68 @@ def person_profile(*, person: Person, limit: int = 200) -> PersonProfile:
         .order_by("-created_at", "-id")
     )
     blacklisted = email_blacklisted(site_id=site_id, email=person.email)
+    offsets = offsets or {}
+
+    def page(rows, name: str) -> list:
+        start = offsets.get(name, 0)
+        return list(rows[start : start + limit])
+
     return PersonProfile(
         person=person,
         blacklisted=blacklisted,
-        referrals_as_advocate=list(referrals.filter(advocate=person)[:limit]),
-        referrals_as_friend=list(referrals.filter(friend=person)[:limit]),
-        rewards=list(
-            Reward.objects.filter(site_id=site_id, person=person)
-            .select_related("person")
-            .order_by("-id")[:limit]
+        referrals_as_advocate=page(referrals.filter(advocate=person), "advocate"),
+        referrals_as_friend=page(referrals.filter(friend=person), "friend"),
+        rewards=page(
+            Reward.objects.filter(site_id=site_id, person=person).select_related("person").order_by("-id"),
+            "rewards",
         ),
-        emails=list(
-            Email.objects.filter(site_id=site_id, person=person).order_by("-created_at", "-id")[:limit]
+        emails=page(
+            Email.objects.filter(site_id=site_id, person=person).order_by("-created_at", "-id"), "emails"
         ),
-        offers=list(
+        offers=page(
             Offer.objects.filter(site_id=site_id, friend=person)
             .select_related("campaign", "share")
-            .order_by("-id")[:limit]
+            .order_by("-id"),
+            "offers",
         ),
-        shares=list(
+        shares=page(
             Share.objects.filter(site_id=site_id, advocate=person)
             .select_related("campaign", "advocate")
-            .order_by("-id")[:limit]
+            .order_by("-id"),
+            "shares",
         ),
-        events=list(
+        events=page(
             Event.objects.filter(site_id=site_id, person=person)
             .select_related("person")
-            .order_by("-occurred_at")[:limit]
+            .order_by("-occurred_at"),
+            "events",
         ),
     )
+
+
+def person_counts(*, person: Person) -> dict[str, int]:
+    """How many rows each of the person's lists holds (the page shows one page of each),
+    and how many of their rewards were given; each count reads an index."""
+    from django.db.models import Count, Q
+
+    from vouch.emails.models import Email
+    from vouch.events.models import Event
+    from vouch.referrals.models import Referral
+    from vouch.rewards.models import Reward
+    from vouch.shares.models import Offer, Share
+
+    site_id, pk = person.site_id, person.pk
+    referrals = Referral.objects.filter(Q(advocate_id=pk) | Q(friend_id=pk), site_id=site_id).aggregate(
+        advocate=Count("id", filter=Q(advocate_id=pk)), friend=Count("id", filter=Q(friend_id=pk))
+    )
+    rewards = Reward.objects.filter(site_id=site_id, person_id=pk).aggregate(
+        rewards=Count("id"), given=Count("id", filter=Q(status="given"))
+    )
+    return {
+        **referrals,
+        **rewards,
+        "emails": Email.objects.filter(site_id=site_id, person_id=pk).count(),
+        "offers": Offer.objects.filter(site_id=site_id, friend_id=pk).count(),
+        "shares": Share.objects.filter(site_id=site_id, advocate_id=pk).count(),
+        "events": Event.objects.filter(site_id=site_id, person_id=pk).count(),
+    }
