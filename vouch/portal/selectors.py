@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from vouch import clock
@@ -47,9 +48,7 @@ def staff_lookup(*, site: Site, query: str) -> LookupResult:
         return result
     if result.kind == EMAIL:
         email = normalise_email(query)
-        people = list(
-            Person.objects.filter(site=site, email__contains=email).order_by("email")[:LOOKUP_LIMIT]
-        )
+        people = list(people_by_email_part(site=site, part=email)[:LOOKUP_LIMIT])
         result.exact_person = next((p for p in people if p.email == email), None)
         result.people = people
         return result
@@ -62,6 +61,20 @@ def staff_lookup(*, site: Site, query: str) -> LookupResult:
             seen.setdefault(referral.pk, referral)
     result.referrals = sorted(seen.values(), key=lambda r: (r.created_at, r.pk), reverse=True)
     return result
+
+
+def people_by_email_part(*, site: Site, part: str) -> QuerySet[Person]:
+    """People whose email starts with `part` ("stephanie@gan"), or, for a part that starts at
+    the @ ("@yahoo.com"), whose email contains it. A prefix is a range on the (site, email)
+    index on every database; a part after the @ is a scan of that index in email order that
+    stops at the first page of matches. On PostgreSQL a trigram index answers both (SQLite's
+    LIKE ignores case, so it cannot use the index there; emails are stored lower case)."""
+    people = Person.objects.filter(site=site).order_by("email")
+    if part.startswith("@"):
+        return people.filter(email__contains=part)
+    if connection.vendor != "sqlite":
+        return people.filter(email__startswith=part)
+    return people.filter(email__gte=part, email__lt=part + "\U0010ffff")
 
 
 def person_by_id(*, site: Site, person_id: int) -> Person:
