@@ -92,8 +92,9 @@ def person_profile(
 
 def person_counts(*, person: Person) -> dict[str, int]:
     """How many rows each of the person's lists holds (the page shows one page of each),
-    and how many of their rewards were given; each count reads an index."""
-    from django.db.models import Count, Q
+    and how many of their rewards were given: one statement of counts, each on an index
+    (written as SQL: eight ORM subqueries cost more to build than to run)."""
+    from django.db import connection
 
     from vouch.emails.models import Email
     from vouch.events.models import Event
@@ -101,18 +102,21 @@ def person_counts(*, person: Person) -> dict[str, int]:
     from vouch.rewards.models import Reward
     from vouch.shares.models import Offer, Share
 
-    site_id, pk = person.site_id, person.pk
-    referrals = Referral.objects.filter(Q(advocate_id=pk) | Q(friend_id=pk), site_id=site_id).aggregate(
-        advocate=Count("id", filter=Q(advocate_id=pk)), friend=Count("id", filter=Q(friend_id=pk))
-    )
-    rewards = Reward.objects.filter(site_id=site_id, person_id=pk).aggregate(
-        rewards=Count("id"), given=Count("id", filter=Q(status="given"))
-    )
-    return {
-        **referrals,
-        **rewards,
-        "emails": Email.objects.filter(site_id=site_id, person_id=pk).count(),
-        "offers": Offer.objects.filter(site_id=site_id, friend_id=pk).count(),
-        "shares": Share.objects.filter(site_id=site_id, advocate_id=pk).count(),
-        "events": Event.objects.filter(site_id=site_id, person_id=pk).count(),
+    counted = {
+        "advocate": (Referral, "advocate_id", ""),
+        "friend": (Referral, "friend_id", ""),
+        "rewards": (Reward, "person_id", ""),
+        "given": (Reward, "person_id", " AND status = 'given'"),
+        "emails": (Email, "person_id", ""),
+        "offers": (Offer, "friend_id", ""),
+        "shares": (Share, "advocate_id", ""),
+        "events": (Event, "person_id", ""),
     }
+    quote = connection.ops.quote_name
+    selects = [
+        f"(SELECT COUNT(*) FROM {quote(model._meta.db_table)} WHERE site_id = %s AND {column} = %s{extra})"
+        for model, column, extra in counted.values()
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(selects), [person.site_id, person.pk] * len(selects))
+        return dict(zip(counted, cursor.fetchone(), strict=True))

@@ -43,7 +43,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return page(request, "portal/search.html", {"form": form, "result": result})
 
 
-PERSON_PAGE_ROWS = 25
+PERSON_PAGE_ROWS = 10
 
 
 @staff_view(role=VIEWER)
@@ -63,7 +63,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
         {
             "profile": profile,
             "person": profile.person,
-            "activity": person_activity(profile=profile),
+            "activity": person_activity(profile=profile, limit=PERSON_PAGE_ROWS),
             "counts": counts,
             "given": counts["given"],
             "pagers": {name: _pager(request, name, n, counts[name]) for name, n in pages.items()},
