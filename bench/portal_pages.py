@@ -47,6 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7, help="seed of the demo site and the sampled ids")
     parser.add_argument("--analyze", action="store_true", help="run ANALYZE first on SQLite too")
     parser.add_argument("--only", help="comma-separated page names to run (see the table)")
+    parser.add_argument(
+        "--plans", action="store_true", help="print each page's statements that scan a table (query plans)"
+    )
     args = parser.parse_args(argv)
     if args.requests < 10:
         parser.error("--requests must be at least 10")
@@ -180,6 +183,7 @@ class Result:
     floor: list[float] = field(default_factory=list)
     queries: int = 0
     status: int = 0
+    statements: list = field(default_factory=list)
 
     @staticmethod
     def pct(values: list[float], p: float) -> float:
@@ -216,7 +220,30 @@ def measure(client, page: Page, requests: int) -> Result:
         client.get(url)
         result.times.append(clock() - started)
     result.floor = replay(recorder.statements, requests)
+    result.statements = recorder.statements
     return result
+
+
+def scans(statements: list) -> list[str]:
+    """The statements whose plan reads a whole table (or a whole index of a site)."""
+    from django.db import connection
+
+    found = []
+    with connection.cursor() as cursor:
+        for sql, params, many in statements:
+            if many or not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            if connection.vendor == "sqlite":
+                cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+                plan = [row[-1] for row in cursor.fetchall()]
+                bad = [line for line in plan if line.startswith("SCAN") or "(site_id=?)" in line]
+            else:
+                cursor.execute("EXPLAIN " + sql, params)
+                plan = [row[0] for row in cursor.fetchall()]
+                bad = [line.strip() for line in plan if "Seq Scan" in line]
+            if bad:
+                found.append(f"{sql[:160]}…\n      " + "\n      ".join(bad))
+    return found
 
 
 def replay(statements: list, requests: int) -> list[float]:
@@ -315,6 +342,11 @@ def main(argv=None) -> int:
             flush=True,
         )
     report(results, args, {"measure": time.monotonic() - started})
+    if args.plans:
+        print("\n-- statements whose plan scans --")
+        for r in results:
+            for line in scans(r.statements):
+                print(f"  {r.page.name}: {line}")
     failed = [r for r in results if r.status not in (200, 302)]
     return 1 if failed else 0
 

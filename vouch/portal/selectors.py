@@ -89,14 +89,15 @@ def person_activity(*, profile: PersonProfile, limit: int = 200) -> list[AuditEn
     person = profile.person
     referral_ids = [str(r.pk) for r in profile.referrals_as_advocate + profile.referrals_as_friend]
     email_ids = [str(e.pk) for e in profile.emails]
+    site_id = person.site_id
+    # The site in every branch, so each is a lookup on the (site, object_type, object_id) index:
+    # with the site outside the OR, SQLite reads every audit entry of the site.
     about = (
-        Q(object_type="person", object_id=str(person.pk))
-        | Q(object_type="referral", object_id__in=referral_ids)
-        | Q(object_type="email", object_id__in=email_ids)
+        Q(site_id=site_id, object_type="person", object_id=str(person.pk))
+        | Q(site_id=site_id, object_type="referral", object_id__in=referral_ids)
+        | Q(site_id=site_id, object_type="email", object_id__in=email_ids)
     )
-    return list(
-        AuditEntry.objects.filter(about, site_id=person.site_id).order_by("-created_at", "-id")[:limit]
-    )
+    return list(AuditEntry.objects.filter(about).order_by("-created_at", "-id")[:limit])
 
 
 def pipeline_words(pipeline_name: str, status: str) -> str:
@@ -193,8 +194,13 @@ def status_actions(pipeline: Pipeline, targets: list[str]) -> list[tuple[str, st
 
 
 def referral_queue(*, site: Site, status: str, limit: int = QUEUE_LIMIT) -> tuple[list[Referral], int]:
-    """Referrals waiting in one status, oldest first, and how many there are in all."""
-    referrals = referral_search(site=site, status=status).order_by("status_changed_at", "id")
+    """Referrals waiting in one status, oldest first (the (site, status, status_changed_at)
+    index), and how many there are in all. The queue shows no rewards: none are fetched."""
+    referrals = (
+        Referral.objects.filter(site=site, status=status)
+        .select_related("campaign", "advocate", "friend")
+        .order_by("status_changed_at", "id")
+    )
     return list(referrals[:limit]), Referral.objects.filter(site=site, status=status).count()
 
 
