@@ -91,6 +91,8 @@ class Reward(models.Model):
         ]
         indexes = [
             models.Index(fields=["site", "person", "status"], name="reward_person_status"),
+            # A person's rewards newest first (the person page), without sorting them all.
+            models.Index(fields=["site", "person", "id"], name="reward_person_newest"),
             models.Index(fields=["coupon_list", "status", "created_at"], name="reward_waiting"),
         ]
 
