@@ -37,6 +37,8 @@ class Coupon(models.Model):
                 fields=["coupon_list", "id"], condition=models.Q(given_at__isnull=True), name="coupon_free"
             ),
             models.Index(fields=["site", "code"], name="coupon_code"),
+            # Codes given in the last 30 days (the coupon lists page's rate of use).
+            models.Index(fields=["coupon_list", "given_at"], name="coupon_given"),
         ]
 
 

@@ -9,4 +9,8 @@ class Migration(migrations.Migration):
             model_name="reward",
             index=models.Index(fields=["site", "person", "id"], name="reward_person_newest"),
         ),
+        migrations.AddIndex(
+            model_name="coupon",
+            index=models.Index(fields=["coupon_list", "given_at"], name="coupon_given"),
+        ),
     ]
