@@ -118,6 +118,7 @@ class Page:
 def pages(site, rng: random.Random) -> list[Page]:
     from vouch.ops.demo_scale import LEVI, MATEO, STEPHANIE
     from vouch.people.models import Person
+    from vouch.portal.views.lookup import PERSON_COUNT_CAP, PERSON_PAGE_ROWS
     from vouch.referrals.models import Referral
 
     people = dict(
@@ -134,7 +135,7 @@ def pages(site, rng: random.Random) -> list[Page]:
     with_code = referrals.exclude(coupon_code="").filter(id__gte=top // 2).order_by("id").first()
     middle = referrals.filter(id__gte=top // 2).order_by("id").first()
     stephanie_referrals = referrals.filter(advocate_id=people[STEPHANIE]).count()
-    deep = max(1, stephanie_referrals // 25 // 2)
+    deep = max(1, min(stephanie_referrals, PERSON_COUNT_CAP) // PERSON_PAGE_ROWS)  # the last page shown
     return [
         Page("home", "snapshot per campaign and status, queue heads", ["/"]),
         Page("search-email", "exact email (redirects to the person)", [f"/search/?q={MATEO}"]),

@@ -59,6 +59,20 @@ def test_a_heavy_person_page_shows_one_page_of_each_list_with_counts_in_the_same
     assert queries(agent, f"{url}?advocate_page=2") == one
 
 
+def test_person_counts_stop_at_the_cap_and_so_do_the_pages(as_role, api, campaign, monkeypatch):
+    from vouch.portal.views import lookup
+
+    monkeypatch.setattr(lookup, "PERSON_COUNT_CAP", 12)
+    agent = as_role("agent")
+    for i in range(13):
+        refer(api, i)
+    url = reverse("portal:person", args=[Person.objects.get(email="stephanie@ganleywestside.com").pk])
+    page = agent.get(url).content.decode()
+    assert "<dd>12+</dd>" in page and "1–10 of 12+" in page
+    last = agent.get(url, {"advocate_page": "5"}).content.decode()
+    assert "11–12 of 12+" in last and 'rel="next"' not in last.split('id="rewards"')[0]
+
+
 def test_referral_details_queries_do_not_grow_with_history_rewards_and_emails(
     as_role, api, site, campaign, django_assert_max_num_queries
 ):

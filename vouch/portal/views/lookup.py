@@ -44,13 +44,19 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 PERSON_PAGE_ROWS = 10
+# Counts stop here ("10,000+"), and so do the pages: past it, search by order number or code.
+PERSON_COUNT_CAP = 10_000
 
 
 @staff_view(role=VIEWER)
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
     """One page of each of the person's lists (`?<list>_page=N` pages one), with their counts."""
     found = person_by_id(site=request.site, person_id=person_id)
-    counts = person_counts(person=found)
+    counts = {
+        name: min(n, PERSON_COUNT_CAP)
+        for name, n in person_counts(person=found, cap=PERSON_COUNT_CAP).items()
+    }
+    shown = {name: f"{n:,}+" if n == PERSON_COUNT_CAP else n for name, n in counts.items()}
     pages = {name: _page_number(request, name, counts[name]) for name in PROFILE_LISTS}
     profile = person_profile(
         person=found,
@@ -64,9 +70,12 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
             "profile": profile,
             "person": profile.person,
             "activity": person_activity(profile=profile, limit=PERSON_PAGE_ROWS),
-            "counts": counts,
-            "given": counts["given"],
-            "pagers": {name: _pager(request, name, n, counts[name]) for name, n in pages.items()},
+            "counts": shown,
+            "given": shown["given"],
+            "pagers": {
+                name: {**_pager(request, name, n, counts[name]), "shown": shown[name]}
+                for name, n in pages.items()
+            },
         },
     )
 
