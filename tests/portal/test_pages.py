@@ -32,6 +32,14 @@ def test_search_finds_a_person_by_email_part_and_goes_straight_to_an_exact_match
     assert "levi@yahoo.com" in partial and "stephanie" not in partial
 
 
+def test_search_by_the_beginning_of_an_email_or_a_part_from_the_at_sign(as_role, levi_referral):
+    """A beginning is a range on the (site, email) index; a part from the @ may be anywhere after it."""
+    agent = as_role("agent")
+    assert "stephanie@ganleywestside.com" in text(agent.get("/search/", {"q": "Stephanie@Gan"}))
+    assert "stephanie@ganleywestside.com" in text(agent.get("/search/", {"q": "@ganley"}))
+    assert "stephanie@ganleywestside.com" not in text(agent.get("/search/", {"q": "phanie@gan"}))
+
+
 def test_search_without_an_at_sign_finds_referrals_by_order_number_or_coupon_code(as_role, levi_referral):
     agent = as_role("agent")
     by_order = text(agent.get("/search/", {"q": "ORDER-1"}))

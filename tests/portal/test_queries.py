@@ -34,9 +34,43 @@ def test_person_page_queries_do_not_grow_with_referrals(
     one = queries(agent, url)
     for i in range(1, 4):
         refer(api, i)
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(20):  # one of them counts the lists the page shows a page of
         assert agent.get(url).status_code == 200
     assert queries(agent, url) == one
+
+
+def test_a_heavy_person_page_shows_one_page_of_each_list_with_counts_in_the_same_queries(
+    as_role, api, campaign
+):
+    agent = as_role("agent")
+    refer(api, 0)
+    stephanie = Person.objects.get(email="stephanie@ganleywestside.com")
+    url = reverse("portal:person", args=[stephanie.pk])
+    one = queries(agent, url)
+    for i in range(1, 13):
+        refer(api, i)
+    assert queries(agent, url) == one
+    page = agent.get(url).content.decode()
+    assert page.count("Details #") == 10
+    assert "1–10 of 13" in page and 'rel="next"' in page
+    older = agent.get(url, {"advocate_page": "2"}).content.decode()
+    assert "11–13 of 13" in older and older.count("Details #") == 3
+    assert agent.get(url, {"advocate_page": "999"}).status_code == 200
+    assert queries(agent, f"{url}?advocate_page=2") == one
+
+
+def test_person_counts_stop_at_the_cap_and_so_do_the_pages(as_role, api, campaign, monkeypatch):
+    from vouch.portal.views import lookup
+
+    monkeypatch.setattr(lookup, "PERSON_COUNT_CAP", 12)
+    agent = as_role("agent")
+    for i in range(13):
+        refer(api, i)
+    url = reverse("portal:person", args=[Person.objects.get(email="stephanie@ganleywestside.com").pk])
+    page = agent.get(url).content.decode()
+    assert "<dd>12+</dd>" in page and "1–10 of 12+" in page
+    last = agent.get(url, {"advocate_page": "5"}).content.decode()
+    assert "11–12 of 12+" in last and 'rel="next"' not in last.split('id="rewards"')[0]
 
 
 def test_referral_details_queries_do_not_grow_with_history_rewards_and_emails(

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from vouch import clock
@@ -47,9 +48,7 @@ def staff_lookup(*, site: Site, query: str) -> LookupResult:
         return result
     if result.kind == EMAIL:
         email = normalise_email(query)
-        people = list(
-            Person.objects.filter(site=site, email__contains=email).order_by("email")[:LOOKUP_LIMIT]
-        )
+        people = list(people_by_email_part(site=site, part=email)[:LOOKUP_LIMIT])
         result.exact_person = next((p for p in people if p.email == email), None)
         result.people = people
         return result
@@ -64,6 +63,20 @@ def staff_lookup(*, site: Site, query: str) -> LookupResult:
     return result
 
 
+def people_by_email_part(*, site: Site, part: str) -> QuerySet[Person]:
+    """People whose email starts with `part` ("stephanie@gan"), or, for a part that starts at
+    the @ ("@yahoo.com"), whose email contains it. A prefix is a range on the (site, email)
+    index on every database; a part after the @ is a scan of that index in email order that
+    stops at the first page of matches. On PostgreSQL a trigram index answers both (SQLite's
+    LIKE ignores case, so it cannot use the index there; emails are stored lower case)."""
+    people = Person.objects.filter(site=site).order_by("email")
+    if part.startswith("@"):
+        return people.filter(email__contains=part)
+    if connection.vendor != "sqlite":
+        return people.filter(email__startswith=part)
+    return people.filter(email__gte=part, email__lt=part + "\U0010ffff")
+
+
 def person_by_id(*, site: Site, person_id: int) -> Person:
     person = Person.objects.filter(site=site, pk=person_id).first()
     if person is None:
@@ -76,14 +89,15 @@ def person_activity(*, profile: PersonProfile, limit: int = 200) -> list[AuditEn
     person = profile.person
     referral_ids = [str(r.pk) for r in profile.referrals_as_advocate + profile.referrals_as_friend]
     email_ids = [str(e.pk) for e in profile.emails]
+    site_id = person.site_id
+    # The site in every branch, so each is a lookup on the (site, object_type, object_id) index:
+    # with the site outside the OR, SQLite reads every audit entry of the site.
     about = (
-        Q(object_type="person", object_id=str(person.pk))
-        | Q(object_type="referral", object_id__in=referral_ids)
-        | Q(object_type="email", object_id__in=email_ids)
+        Q(site_id=site_id, object_type="person", object_id=str(person.pk))
+        | Q(site_id=site_id, object_type="referral", object_id__in=referral_ids)
+        | Q(site_id=site_id, object_type="email", object_id__in=email_ids)
     )
-    return list(
-        AuditEntry.objects.filter(about, site_id=person.site_id).order_by("-created_at", "-id")[:limit]
-    )
+    return list(AuditEntry.objects.filter(about).order_by("-created_at", "-id")[:limit])
 
 
 def pipeline_words(pipeline_name: str, status: str) -> str:
@@ -180,8 +194,13 @@ def status_actions(pipeline: Pipeline, targets: list[str]) -> list[tuple[str, st
 
 
 def referral_queue(*, site: Site, status: str, limit: int = QUEUE_LIMIT) -> tuple[list[Referral], int]:
-    """Referrals waiting in one status, oldest first, and how many there are in all."""
-    referrals = referral_search(site=site, status=status).order_by("status_changed_at", "id")
+    """Referrals waiting in one status, oldest first (the (site, status, status_changed_at)
+    index), and how many there are in all. The queue shows no rewards: none are fetched."""
+    referrals = (
+        Referral.objects.filter(site=site, status=status)
+        .select_related("campaign", "advocate", "friend")
+        .order_by("status_changed_at", "id")
+    )
     return list(referrals[:limit]), Referral.objects.filter(site=site, status=status).count()
 
 

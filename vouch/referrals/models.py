@@ -58,6 +58,8 @@ class Referral(models.Model):
         ]
         indexes = [
             models.Index(fields=["site", "status"], name="referral_status"),
+            # The queue: one status, oldest in it first.
+            models.Index(fields=["site", "status", "status_changed_at"], name="referral_queue"),
             models.Index(fields=["site", "campaign", "status"], name="referral_campaign_status"),
             models.Index(fields=["site", "order_number"], name="referral_order_number"),
             models.Index(fields=["site", "coupon_code"], name="referral_coupon_code"),

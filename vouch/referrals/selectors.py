@@ -77,6 +77,14 @@ class ReferralDetails:
     decisions: list[Decision]
 
 
+def _next_timed_step(referral: Referral) -> TimedStep | None:
+    """The referral's open timed step from its status. Its steps (one or two) are read by the
+    referral's index and filtered here: with `done_at IS NULL` in the SQL, SQLite picks the
+    (done_at, due_at) index and reads every open step of every referral."""
+    steps = referral.timed_steps.order_by("-id")
+    return next((s for s in steps if s.done_at is None and s.from_status == referral.status), None)
+
+
 def referral_details(*, referral: Referral, actor: str) -> ReferralDetails:
     pipeline = pipeline_named(referral.campaign.pipeline)
     history = list(referral.history.order_by("created_at", "id"))
@@ -86,9 +94,7 @@ def referral_details(*, referral: Referral, actor: str) -> ReferralDetails:
         fraud_results=list(referral.fraud_results.order_by("id")),
         events=list(referral.events.select_related("person").order_by("occurred_at", "id")),
         emails=list(referral.emails.order_by("created_at", "id")),
-        next_timed_step=referral.timed_steps.filter(done_at__isnull=True, from_status=referral.status)
-        .order_by("-id")
-        .first(),
+        next_timed_step=_next_timed_step(referral),
         allowed_statuses=allowed_targets(
             pipeline, current=referral.status, actor=actor, history=[h.to_status for h in history]
         ),

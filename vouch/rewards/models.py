@@ -37,6 +37,8 @@ class Coupon(models.Model):
                 fields=["coupon_list", "id"], condition=models.Q(given_at__isnull=True), name="coupon_free"
             ),
             models.Index(fields=["site", "code"], name="coupon_code"),
+            # Codes given in the last 30 days (the coupon lists page's rate of use).
+            models.Index(fields=["coupon_list", "given_at"], name="coupon_given"),
         ]
 
 
@@ -91,6 +93,8 @@ class Reward(models.Model):
         ]
         indexes = [
             models.Index(fields=["site", "person", "status"], name="reward_person_status"),
+            # A person's rewards newest first (the person page), without sorting them all.
+            models.Index(fields=["site", "person", "id"], name="reward_person_newest"),
             models.Index(fields=["coupon_list", "status", "created_at"], name="reward_waiting"),
         ]
 

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from vouch.emails.selectors import email_for_site
 from vouch.emails.services import email_resend
 from vouch.errors import VouchError
-from vouch.people.selectors import person_profile
+from vouch.people.selectors import PROFILE_LISTS, person_counts, person_profile
 from vouch.pipelines import pipeline_named
 from vouch.portal.access import AGENT, VIEWER, page, staff_view
 from vouch.portal.charts import bar_chart
@@ -43,19 +43,65 @@ def search(request: HttpRequest) -> HttpResponse:
     return page(request, "portal/search.html", {"form": form, "result": result})
 
 
+PERSON_PAGE_ROWS = 10
+# Counts stop here ("10,000+"), and so do the pages: past it, search by order number or code.
+PERSON_COUNT_CAP = 10_000
+
+
 @staff_view(role=VIEWER)
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
-    profile = person_profile(person=person_by_id(site=request.site, person_id=person_id))
+    """One page of each of the person's lists (`?<list>_page=N` pages one), with their counts."""
+    found = person_by_id(site=request.site, person_id=person_id)
+    counts = {
+        name: min(n, PERSON_COUNT_CAP)
+        for name, n in person_counts(person=found, cap=PERSON_COUNT_CAP).items()
+    }
+    shown = {name: f"{n:,}+" if n == PERSON_COUNT_CAP else n for name, n in counts.items()}
+    pages = {name: _page_number(request, name, counts[name]) for name in PROFILE_LISTS}
+    profile = person_profile(
+        person=found,
+        limit=PERSON_PAGE_ROWS,
+        offsets={name: (n - 1) * PERSON_PAGE_ROWS for name, n in pages.items()},
+    )
     return page(
         request,
         "portal/person.html",
         {
             "profile": profile,
             "person": profile.person,
-            "activity": person_activity(profile=profile),
-            "given": sum(1 for r in profile.rewards if r.status == "given"),
+            "activity": person_activity(profile=profile, limit=PERSON_PAGE_ROWS),
+            "counts": shown,
+            "given": shown["given"],
+            "pagers": {
+                name: {**_pager(request, name, n, counts[name]), "shown": shown[name]}
+                for name, n in pages.items()
+            },
         },
     )
+
+
+def _page_number(request: HttpRequest, name: str, count: int) -> int:
+    last = max(1, -(-count // PERSON_PAGE_ROWS))
+    raw = request.GET.get(f"{name}_page", "1")
+    return min(max(int(raw), 1), last) if raw.isdigit() and len(raw) < 9 else 1
+
+
+def _pager(request: HttpRequest, name: str, number: int, count: int) -> dict:
+    """Where this page of one list starts and ends, and the links to its neighbours."""
+
+    def link(n: int) -> str:
+        query = request.GET.copy()
+        query[f"{name}_page"] = str(n)
+        return f"?{query.urlencode()}#{'referrals' if name in ('advocate', 'friend') else name}"
+
+    first = (number - 1) * PERSON_PAGE_ROWS
+    return {
+        "first": first + 1 if count else 0,
+        "last": min(first + PERSON_PAGE_ROWS, count),
+        "count": count,
+        "previous": link(number - 1) if number > 1 else "",
+        "next": link(number + 1) if first + PERSON_PAGE_ROWS < count else "",
+    }
 
 
 @staff_view(role=VIEWER)
