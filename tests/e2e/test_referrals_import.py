@@ -135,6 +135,8 @@ def test_apply_changes_only_the_good_rows_each_with_history_and_audit(api, refer
     details = api.get(f"/referrals/{first}").json()
     assert details["history"][-1]["actor"] == "import"
     assert details["rewards"][0]["status"] == "given"
+    voided = api.get(f"/referrals/{second}").json()["rewards"]
+    assert voided and {r["status"] for r in voided} == {"voided"}
 
 
 def test_a_wrong_header_is_422_naming_the_missing_column(api, referrals):

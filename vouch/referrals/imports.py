@@ -27,6 +27,7 @@ from vouch.read_cache import reads_cached
 from vouch.referrals.csv_import import CsvRow, read_csv
 from vouch.referrals.models import ImportBatch, ImportChange, Referral, StatusChange
 from vouch.referrals.services import referral_transition
+from vouch.rewards.services import rewards_read_ahead
 from vouch.sites.models import Site
 
 CHUNK = 500
@@ -163,6 +164,7 @@ def _chunk_apply(
         planned = list(_chunk_outcomes(site=batch.site, rows=rows, kind=kind, seen=seen))
         wanted = [match.pk for _, match, outcome in planned if outcome.outcome == WILL_CHANGE]
         locked = _locked(site=batch.site, ids=wanted)
+        rewards_read_ahead(referral_ids=list(locked))
         changes = []
         for row, match, outcome in planned:
             if outcome.outcome == WILL_CHANGE and match.pk not in locked:
