@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from vouch.audit.services import ActorRef
 from vouch.campaigns.definition import SLUG_PATTERN
-from vouch.ops.management.commands.referrals_import import _site
+from vouch.ops.sites import command_site
 from vouch.rewards.models import CouponList
 from vouch.rewards.selectors import coupon_list_counts
 from vouch.rewards.services import coupon_list_top_up
@@ -60,7 +60,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"'{coupon_list}' is not a coupon list slug (lower-case letters, digits, - and _)."
             )
-        site_row = _site(site)
+        site_row = command_site(site)
         codes = self._read(file)
         if not codes:
             raise CommandError(f"{file} holds no codes.")

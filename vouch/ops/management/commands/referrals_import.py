@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from vouch.audit.services import ActorRef
 from vouch.errors import VouchError
 from vouch.ops.progress import Progress
+from vouch.ops.sites import command_site
 from vouch.referrals.csv_import import check_utf8
 from vouch.referrals.import_undo import import_batch_undo
 from vouch.referrals.imports import referrals_import
@@ -29,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args, file, apply, undo, site, **options):
         if bool(file) == bool(undo):
             raise CommandError("Give either a FILE to import or --undo BATCH.")
-        site_row = _site(site)
+        site_row = command_site(site)
         if undo:
             return self._undo(site_row, undo)
         try:
@@ -61,15 +62,3 @@ class Command(BaseCommand):
                 )
             raise CommandError(error.message) from error
         self.stdout.write(json.dumps({"batch_id": batch.batch_id, "undone": batch.changes.count()}))
-
-
-def _site(slug: str) -> Site:
-    if slug:
-        site = Site.objects.filter(slug=slug).first()
-        if site is None:
-            raise CommandError(f"No site '{slug}'.")
-        return site
-    sites = list(Site.objects.order_by("slug")[:2])
-    if len(sites) != 1:
-        raise CommandError("Say which site with --site <slug>." if sites else "There is no site yet.")
-    return sites[0]

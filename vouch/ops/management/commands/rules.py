@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from vouch.campaigns.models import Campaign
 from vouch.campaigns.selectors import campaign_definition
-from vouch.ops.management.commands.referrals_import import _site
+from vouch.ops.sites import command_site
 from vouch.rules.backtest import RulesFileError, backtest, proposed_definition, report_lines
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         run.add_argument("--site", default="", help="the site's slug (needed when there are several)")
 
     def handle(self, *args, action, campaign, rules, site, **options):
-        site_row = _site(site)
+        site_row = command_site(site)
         campaign_row = Campaign.objects.filter(site=site_row, slug=campaign).first()
         if campaign_row is None:
             raise CommandError(f"No campaign '{campaign}' on the site '{site_row.slug}'.")
