@@ -28,7 +28,7 @@ class ActorRef:
 ENGINE = ActorRef.engine()
 
 
-def audit_record(
+def audit_entry(
     *,
     site: Site,
     actor: ActorRef,
@@ -38,7 +38,8 @@ def audit_record(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    """The entry `audit_record` writes, not saved yet: many are written by `audit_record_many`."""
+    return AuditEntry(
         site=site,
         actor=actor.kind,
         actor_label=actor.label,
@@ -52,3 +53,31 @@ def audit_record(
         after=after,
         created_at=clock.now(),
     )
+
+
+def audit_record(
+    *,
+    site: Site,
+    actor: ActorRef,
+    action: str,
+    object_type: str,
+    object_id: object,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEntry:
+    entry = audit_entry(
+        site=site,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=before,
+        after=after,
+    )
+    entry.save(force_insert=True)
+    return entry
+
+
+def audit_record_many(entries: list[AuditEntry]) -> None:
+    """Write entries made by `audit_entry` in one insert (a bulk status change)."""
+    AuditEntry.objects.bulk_create(entries)

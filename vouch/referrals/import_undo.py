@@ -18,8 +18,9 @@ from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
 from vouch.errors import Conflict, NotFound
 from vouch.pipelines import IMPORT, Pipeline, decide, pipeline_named
-from vouch.referrals.imports import batch_label, status_histories
+from vouch.referrals.imports import batch_label
 from vouch.referrals.models import ImportBatch, ImportChange, Referral, StatusChange
+from vouch.referrals.selectors import status_histories
 from vouch.referrals.services import referral_transition
 from vouch.sites.models import Site
 

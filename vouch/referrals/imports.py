@@ -25,9 +25,9 @@ from vouch.people.models import Person
 from vouch.pipelines import IMPORT, decide, pipeline_named
 from vouch.read_cache import reads_cached
 from vouch.referrals.csv_import import CsvRow, read_csv
-from vouch.referrals.models import ImportBatch, ImportChange, Referral, StatusChange
-from vouch.referrals.services import referral_transition
-from vouch.rewards.services import rewards_read_ahead
+from vouch.referrals.models import ImportBatch, ImportChange, Referral
+from vouch.referrals.selectors import status_histories
+from vouch.referrals.services import StatusMove, referral_transition, referral_transitions
 from vouch.sites.models import Site
 
 CHUNK = 500
@@ -156,26 +156,51 @@ def _batch_open(*, site: Site, actor: ActorRef, report: ImportReport) -> ImportB
 def _chunk_apply(
     *, batch: ImportBatch, rows: list[CsvRow], kind: str, seen: dict[int, int], actor: ActorRef
 ) -> list[RowOutcome]:
-    """One transaction per chunk: the referrals to change are locked and read once, each row
-    goes through `referral_transition` in a savepoint, and the changes made are recorded. The
+    """One transaction per chunk: the referrals to change are locked and read once, the chunk's
+    changes go through `referral_transitions` together (in a savepoint), and the changes made are
+    recorded. If that raises (a referral moved under the import, or any refusal that is not a
+    pipeline's), the savepoint is rolled back and the chunk redone row by row, each row in its
+    own savepoint, so each refused row gets its own reason and its neighbours still apply. The
     site's webhook endpoints, blacklist and email templates are read once per chunk: no row
     writes them, and each referral appears once in a file (a second line is refused)."""
     with reads_cached(), transaction.atomic():
         planned = list(_chunk_outcomes(site=batch.site, rows=rows, kind=kind, seen=seen))
         wanted = [match.pk for _, match, outcome in planned if outcome.outcome == WILL_CHANGE]
         locked = _locked(site=batch.site, ids=wanted)
-        rewards_read_ahead(referral_ids=list(locked))
-        changes = []
+        todo = []
         for row, match, outcome in planned:
             if outcome.outcome == WILL_CHANGE and match.pk not in locked:
                 outcome.outcome, outcome.code = ERROR, "unknown_key"
                 outcome.reason = "The referral was deleted while the file was imported."
             elif outcome.outcome == WILL_CHANGE:
-                _apply(row=row, referral=locked[match.pk], outcome=outcome, actor=actor)
-                if outcome.outcome == CHANGED:
-                    changes.append(_change(batch=batch, outcome=outcome))
-        ImportChange.objects.bulk_create(changes)
+                outcome.from_status = locked[match.pk].status
+                todo.append((row, outcome))
+        try:
+            with transaction.atomic():
+                _apply_together(todo=todo, locked=locked, actor=actor)
+        except VouchError:
+            with reads_cached():  # nothing read in the rolled-back savepoint is kept
+                locked = _locked(site=batch.site, ids=wanted)
+                for row, outcome in todo:
+                    _apply(row=row, referral=locked[outcome.referral], outcome=outcome, actor=actor)
+        ImportChange.objects.bulk_create(
+            _change(batch=batch, outcome=outcome) for _, outcome in todo if outcome.outcome == CHANGED
+        )
     return [outcome for _, _, outcome in planned]
+
+
+def _apply_together(
+    *, todo: list[tuple[CsvRow, RowOutcome]], locked: dict[int, Referral], actor: ActorRef
+) -> None:
+    changes = [
+        StatusMove(locked[outcome.referral], target=row.status, reason=row.note or DEFAULT_REASON)
+        for row, outcome in todo
+    ]
+    for (_, outcome), refusal in zip(todo, referral_transitions(changes=changes, actor=actor), strict=True):
+        if refusal is None:
+            outcome.outcome = CHANGED
+        else:
+            outcome.outcome, outcome.code, outcome.reason = ERROR, refusal.code, refusal.message
 
 
 def _locked(*, site: Site, ids: list[int]) -> dict[int, Referral]:
@@ -257,25 +282,6 @@ def _grouped(rows: Iterable[tuple]) -> dict[str, list[Match]]:
     return found
 
 
-def guarded(pipeline: str) -> bool:
-    return any(t.guard for t in pipeline_named(pipeline).transitions)
-
-
-def status_histories(*, site_id: int, referrals: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
-    """Statuses each referral (id, pipeline) has been in, only for pipelines whose guards read them."""
-    ids = [pk for pk, pipeline in referrals if guarded(pipeline)]
-    histories: dict[int, list[str]] = defaultdict(list)
-    if ids:
-        changes = (
-            StatusChange.objects.filter(site_id=site_id, referral_id__in=ids)
-            .order_by("referral_id", "id")
-            .values_list("referral_id", "to_status")
-        )
-        for referral_id, status in changes:
-            histories[referral_id].append(status)
-    return histories
-
-
 def _outcome(
     *, row: CsvRow, found: list[Match], kind: str, seen: dict[int, int], histories: dict[int, list[str]]
 ) -> RowOutcome:
@@ -322,7 +328,6 @@ def _error(row: CsvRow, code: str, reason: str) -> RowOutcome:
 def _apply(*, row: CsvRow, referral: Referral, outcome: RowOutcome, actor: ActorRef) -> None:
     """The referral was read again under its lock and `referral_transition` asks the pipeline
     again, so a row that became refused since the check above is reported, not forced."""
-    outcome.from_status = referral.status
     try:
         with transaction.atomic():
             referral_transition(
