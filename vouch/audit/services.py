@@ -1,7 +1,9 @@
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from vouch import clock
 from vouch.audit.models import AuditEntry
+from vouch.bulk_insert import insert_rows
 from vouch.sites.models import Site
 
 
@@ -28,7 +30,7 @@ class ActorRef:
 ENGINE = ActorRef.engine()
 
 
-def audit_entry(
+def audit_record(
     *,
     site: Site,
     actor: ActorRef,
@@ -38,8 +40,7 @@ def audit_entry(
     before: dict | None = None,
     after: dict | None = None,
 ) -> AuditEntry:
-    """The entry `audit_record` writes, not saved yet: many are written by `audit_record_many`."""
-    return AuditEntry(
+    return AuditEntry.objects.create(
         site=site,
         actor=actor.kind,
         actor_label=actor.label,
@@ -55,29 +56,38 @@ def audit_entry(
     )
 
 
-def audit_record(
-    *,
-    site: Site,
-    actor: ActorRef,
-    action: str,
-    object_type: str,
-    object_id: object,
-    before: dict | None = None,
-    after: dict | None = None,
-) -> AuditEntry:
-    entry = audit_entry(
-        site=site,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=before,
-        after=after,
+@dataclass(frozen=True)
+class AuditItem:
+    """One entry of `audit_record_many`: what `audit_record` takes besides the site and actor."""
+
+    action: str
+    object_type: str
+    object_id: object
+    before: dict | None = None
+    after: dict | None = None
+
+
+def audit_record_many(*, site_id: int, actor: ActorRef, items: Iterable[AuditItem]) -> None:
+    """`audit_record` of many entries by one actor at one time (a bulk status change), in one
+    insert (`vouch.bulk_insert`)."""
+    now = clock.now()
+    insert_rows(
+        AuditEntry,
+        [
+            {
+                "site_id": site_id,
+                "actor": actor.kind,
+                "actor_label": actor.label,
+                "user_id": actor.user_id,
+                "api_key_id": actor.api_key_id,
+                "ip": actor.ip,
+                "action": item.action,
+                "object_type": item.object_type,
+                "object_id": str(item.object_id),
+                "before": item.before,
+                "after": item.after,
+                "created_at": now,
+            }
+            for item in items
+        ],
     )
-    entry.save(force_insert=True)
-    return entry
-
-
-def audit_record_many(entries: list[AuditEntry]) -> None:
-    """Write entries made by `audit_entry` in one insert (a bulk status change)."""
-    AuditEntry.objects.bulk_create(entries)

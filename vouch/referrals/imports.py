@@ -20,6 +20,8 @@ from django.db import transaction
 
 from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
+from vouch.bulk_insert import insert_rows
+from vouch.campaigns.models import Campaign
 from vouch.errors import VouchError
 from vouch.people.models import Person
 from vouch.pipelines import IMPORT, decide, pipeline_named
@@ -183,8 +185,9 @@ def _chunk_apply(
                 locked = _locked(site=batch.site, ids=wanted)
                 for row, outcome in todo:
                     _apply(row=row, referral=locked[outcome.referral], outcome=outcome, actor=actor)
-        ImportChange.objects.bulk_create(
-            _change(batch=batch, outcome=outcome) for _, outcome in todo if outcome.outcome == CHANGED
+        insert_rows(
+            ImportChange,
+            [_change(batch=batch, outcome=outcome) for _, outcome in todo if outcome.outcome == CHANGED],
         )
     return [outcome for _, _, outcome in planned]
 
@@ -205,25 +208,28 @@ def _apply_together(
 
 def _locked(*, site: Site, ids: list[int]) -> dict[int, Referral]:
     """Row locks in primary-key order, so two imports touching the same referrals cannot deadlock;
-    only the referrals' rows (PostgreSQL would otherwise lock the joined campaign and site too)."""
-    referrals = (
-        Referral.objects.select_for_update(of=("self",))
-        .select_related("campaign", "site")
-        .filter(site=site, pk__in=ids)
-        .order_by("pk")
+    only the referrals' rows. Their campaigns are read once (not joined: a chunk's referrals share
+    a few campaigns, and each joined row would parse its campaign's definition again)."""
+    referrals = list(
+        Referral.objects.select_for_update(of=("self",)).filter(site=site, pk__in=ids).order_by("pk")
     )
+    campaigns = Campaign.objects.filter(site=site, pk__in={r.campaign_id for r in referrals})
+    by_id = {campaign.pk: campaign for campaign in campaigns}
+    for referral in referrals:
+        referral.site, referral.campaign = site, by_id[referral.campaign_id]
     return {referral.pk: referral for referral in referrals}
 
 
-def _change(*, batch: ImportBatch, outcome: RowOutcome) -> ImportChange:
-    return ImportChange(
-        site_id=batch.site_id,
-        batch=batch,
-        referral_id=outcome.referral,
-        line=outcome.line,
-        from_status=outcome.from_status,
-        to_status=outcome.status,
-    )
+def _change(*, batch: ImportBatch, outcome: RowOutcome) -> dict:
+    """An `ImportChange` row, for `insert_rows`."""
+    return {
+        "site_id": batch.site_id,
+        "batch_id": batch.pk,
+        "referral_id": outcome.referral,
+        "line": outcome.line,
+        "from_status": outcome.from_status,
+        "to_status": outcome.status,
+    }
 
 
 def _chunks(rows: Iterator[CsvRow], *, size: int) -> Iterator[list[CsvRow]]:

@@ -12,7 +12,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from vouch import clock
-from vouch.audit.services import ENGINE, ActorRef, audit_entry, audit_record, audit_record_many
+from vouch.audit.services import ENGINE, ActorRef, AuditItem, audit_record, audit_record_many
+from vouch.bulk_insert import insert_rows
 from vouch.campaigns.definition import CampaignDefinition
 from vouch.campaigns.models import Campaign
 from vouch.campaigns.selectors import campaign_definition
@@ -205,34 +206,24 @@ def _moves_apply(*, moves: list[_Move], actor: ActorRef) -> None:
     now = clock.now()
     _guarded_updates(moves=moves, now=now)
     _close_timed_steps(moves=moves, actor=actor)
-    StatusChange.objects.bulk_create(
-        StatusChange(
-            site_id=move.referral.site_id,
-            referral=move.referral,
-            from_status=move.old,
-            to_status=move.target,
-            actor=actor.kind,
-            actor_label=actor.label,
-            reason=move.reason,
-            created_at=now,
-        )
-        for move in moves
+    insert_rows(
+        StatusChange,
+        [
+            {
+                "site_id": move.referral.site_id,
+                "referral_id": move.referral.pk,
+                "from_status": move.old,
+                "to_status": move.target,
+                "actor": actor.kind,
+                "actor_label": actor.label,
+                "reason": move.reason,
+                "created_at": now,
+            }
+            for move in moves
+        ],
     )
     if not actor.is_engine:
-        audit_record_many(
-            [
-                audit_entry(
-                    site=move.referral.site,
-                    actor=actor,
-                    action=f"referral.{move.verb}",
-                    object_type="referral",
-                    object_id=move.referral.pk,
-                    before={"status": move.old},
-                    after={"status": move.target, "reason": move.reason},
-                )
-                for move in moves
-            ]
-        )
+        _audit(moves=moves, actor=actor)
     _rewards_effects(moves)
     _publish_status_changed(moves=moves, actor=actor)
     steps = []
@@ -241,6 +232,22 @@ def _moves_apply(*, moves: list[_Move], actor: ActorRef) -> None:
             rules_run(referral=move.referral, happening=Happening(kind="status", status=move.target))
         steps.extend(_timers(referral=move.referral, pipeline=move.pipeline, definition=move.definition))
     TimedStep.objects.bulk_create(steps)
+
+
+def _audit(*, moves: list[_Move], actor: ActorRef) -> None:
+    by_site: dict[int, list[AuditItem]] = defaultdict(list)
+    for move in moves:
+        by_site[move.referral.site_id].append(
+            AuditItem(
+                action=f"referral.{move.verb}",
+                object_type="referral",
+                object_id=move.referral.pk,
+                before={"status": move.old},
+                after={"status": move.target, "reason": move.reason},
+            )
+        )
+    for site_id, items in by_site.items():
+        audit_record_many(site_id=site_id, actor=actor, items=items)
 
 
 def _guarded_updates(*, moves: list[_Move], now: datetime) -> None:
