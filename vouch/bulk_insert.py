@@ -21,23 +21,11 @@ def insert_rows(model: type[Model], rows: Sequence[dict]) -> None:
         return
     connection = connections[router.db_for_write(model)]
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    defaults = {field.attname: field.get_default() for field in fields}
-    memo: list[dict] = [{} for _ in fields]
-    prepared = []
-    for row in rows:
-        for column, field in enumerate(fields):
-            value = row.get(field.attname, defaults[field.attname])
-            seen = memo[column]
-            try:
-                prepared.append(seen[value])
-            except KeyError:
-                seen[value] = out = field.get_db_prep_save(value, connection)
-                prepared.append(out)
-            except TypeError:  # unhashable (a JSON value): prepared each time
-                prepared.append(field.get_db_prep_save(value, connection))
+    columns = [_column(field=field, rows=rows, connection=connection) for field in fields]
+    prepared = [value for row in zip(*columns, strict=True) for value in row]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
+    names = ", ".join(quote(field.column) for field in fields)
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES "
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     size = max(1, connection.ops.bulk_batch_size(fields, rows))
     width = len(fields)
@@ -45,3 +33,23 @@ def insert_rows(model: type[Model], rows: Sequence[dict]) -> None:
         for start in range(0, len(rows), size):
             count = min(size, len(rows) - start)
             cursor.execute(head + ", ".join([one] * count), prepared[start * width : (start + count) * width])
+
+
+def _column(*, field, rows: Sequence[dict], connection) -> list:
+    """One column's values, prepared by the field; a value seen before is not prepared again.
+    Values are keyed with their type (True and 1 are equal, but not the same JSON), a JSON
+    object by its items when they are hashable."""
+    name, default, prepare = field.attname, field.get_default(), field.get_db_prep_save
+    seen: dict = {}
+    out = []
+    for row in rows:
+        value = row.get(name, default)
+        key = (dict, *value.items()) if type(value) is dict else (type(value), value)
+        try:
+            out.append(seen[key])
+        except KeyError:
+            seen[key] = prepared = prepare(value, connection)
+            out.append(prepared)
+        except TypeError:  # unhashable: prepared each time
+            out.append(prepare(value, connection))
+    return out

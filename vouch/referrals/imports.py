@@ -35,7 +35,7 @@ from vouch.sites.models import Site
 CHUNK = 500
 # Rows applied per transaction: enough to share the commit and the locking read, few enough that
 # SQLite's one write lock is held well under a second (other writers wait up to 20 s for it).
-APPLY_CHUNK = 100
+APPLY_CHUNK = 500
 DEFAULT_REASON = "Bulk CSV import"
 WILL_CHANGE, CHANGED, UNCHANGED, ERROR = "will_change", "changed", "unchanged", "error"
 LOOKUP_FIELDS = {"id": "pk", "external_id": "external_id"}

@@ -1,3 +1,4 @@
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,7 +105,9 @@ def referral_details(*, referral: Referral, actor: str) -> ReferralDetails:
     )
 
 
+@functools.cache
 def guarded(pipeline: str) -> bool:
+    """Do the pipeline's guards read a referral's history? (Pipelines are fixed in code.)"""
     return any(t.guard for t in pipeline_named(pipeline).transitions)
 
 
