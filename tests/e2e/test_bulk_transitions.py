@@ -209,18 +209,18 @@ def test_changes_together_write_exactly_the_rows_of_the_same_changes_one_by_one(
 def test_a_referral_moved_under_a_chunk_is_redone_row_by_row_and_reported(site, mixed, monkeypatch):
     (moved, _), (refused, _) = mixed[0], mixed[2]  # a pending referral to approve; a blocked one
     others = [pk for pk, _ in mixed if pk not in (moved, refused)]
-    real_locked = imports._locked
+    real_read = imports._lock_read
     calls = []
 
-    def locked_then_moved(*, site, ids):
+    def read_then_moved(*, site, referrals):
         """Reads the chunk's referrals, then someone voids one of them (the first time only)."""
-        found = real_locked(site=site, ids=ids)
+        found = real_read(site=site, referrals=referrals)
         if not calls:
             Referral.objects.filter(pk=moved).update(status="voided")
-        calls.append(ids)
+        calls.append(sorted(found))
         return found
 
-    monkeypatch.setattr(imports, "_locked", locked_then_moved)
+    monkeypatch.setattr(imports, "_lock_read", read_then_moved)
     one_by_one = []
     real_apply = imports._apply
     monkeypatch.setattr(imports, "_apply", lambda **kw: one_by_one.append(kw) or real_apply(**kw))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
@@ -131,9 +132,8 @@ def referrals_import(
     seen: dict[int, int] = {}
     for chunk in _chunks(rows, size=APPLY_CHUNK if apply else CHUNK):
         if batch is None:
-            outcomes = [
-                o for _, _, o in _chunk_outcomes(site=site, rows=chunk, kind=header.key_kind, seen=seen)
-            ]
+            planned, _ = _chunk_outcomes(site=site, rows=chunk, kind=header.key_kind, seen=seen)
+            outcomes = [outcome for _, _, outcome in planned]
         else:
             outcomes = _chunk_apply(batch=batch, rows=chunk, kind=header.key_kind, seen=seen, actor=importer)
         report.rows.extend(outcomes)
@@ -158,7 +158,7 @@ def _batch_open(*, site: Site, actor: ActorRef, report: ImportReport) -> ImportB
 def _chunk_apply(
     *, batch: ImportBatch, rows: list[CsvRow], kind: str, seen: dict[int, int], actor: ActorRef
 ) -> list[RowOutcome]:
-    """One transaction per chunk: the referrals to change are locked and read once, the chunk's
+    """One transaction per chunk: the chunk's referrals are locked and read once, the chunk's
     changes go through `referral_transitions` together (in a savepoint), and the changes made are
     recorded. If that raises (a referral moved under the import, or any refusal that is not a
     pipeline's), the savepoint is rolled back and the chunk redone row by row, each row in its
@@ -166,15 +166,10 @@ def _chunk_apply(
     site's webhook endpoints, blacklist and email templates are read once per chunk: no row
     writes them, and each referral appears once in a file (a second line is refused)."""
     with reads_cached(), transaction.atomic():
-        planned = list(_chunk_outcomes(site=batch.site, rows=rows, kind=kind, seen=seen))
-        wanted = [match.pk for _, match, outcome in planned if outcome.outcome == WILL_CHANGE]
-        locked = _locked(site=batch.site, ids=wanted)
+        planned, locked = _chunk_outcomes(site=batch.site, rows=rows, kind=kind, seen=seen, lock=True)
         todo = []
         for row, match, outcome in planned:
-            if outcome.outcome == WILL_CHANGE and match.pk not in locked:
-                outcome.outcome, outcome.code = ERROR, "unknown_key"
-                outcome.reason = "The referral was deleted while the file was imported."
-            elif outcome.outcome == WILL_CHANGE:
+            if outcome.outcome == WILL_CHANGE:
                 outcome.from_status = locked[match.pk].status
                 todo.append((row, outcome))
         try:
@@ -182,7 +177,7 @@ def _chunk_apply(
                 _apply_together(todo=todo, locked=locked, actor=actor)
         except VouchError:
             with reads_cached():  # nothing read in the rolled-back savepoint is kept
-                locked = _locked(site=batch.site, ids=wanted)
+                locked = _locked(site=batch.site, ids=[outcome.referral for _, outcome in todo])
                 for row, outcome in todo:
                     _apply(row=row, referral=locked[outcome.referral], outcome=outcome, actor=actor)
         insert_rows(
@@ -207,17 +202,19 @@ def _apply_together(
 
 
 def _locked(*, site: Site, ids: list[int]) -> dict[int, Referral]:
+    return _lock_read(site=site, referrals=Referral.objects.filter(site=site, pk__in=ids))
+
+
+def _lock_read(*, site: Site, referrals: QuerySet[Referral]) -> dict[int, Referral]:
     """Row locks in primary-key order, so two imports touching the same referrals cannot deadlock;
     only the referrals' rows. Their campaigns are read once (not joined: a chunk's referrals share
     a few campaigns, and each joined row would parse its campaign's definition again)."""
-    referrals = list(
-        Referral.objects.select_for_update(of=("self",)).filter(site=site, pk__in=ids).order_by("pk")
-    )
-    campaigns = Campaign.objects.filter(site=site, pk__in={r.campaign_id for r in referrals})
+    found = list(referrals.select_for_update(of=("self",)).order_by("pk"))
+    campaigns = Campaign.objects.filter(site=site, pk__in={r.campaign_id for r in found})
     by_id = {campaign.pk: campaign for campaign in campaigns}
-    for referral in referrals:
+    for referral in found:
         referral.site, referral.campaign = site, by_id[referral.campaign_id]
-    return {referral.pk: referral for referral in referrals}
+    return {referral.pk: referral for referral in found}
 
 
 def _change(*, batch: ImportBatch, outcome: RowOutcome) -> dict:
@@ -238,16 +235,22 @@ def _chunks(rows: Iterator[CsvRow], *, size: int) -> Iterator[list[CsvRow]]:
 
 
 def _chunk_outcomes(
-    *, site: Site, rows: list[CsvRow], kind: str, seen: dict[int, int]
-) -> Iterator[tuple[CsvRow, Match | None, RowOutcome]]:
-    matches = _matches(site=site, kind=kind, keys=[r.key for r in rows if not r.is_error])
+    *, site: Site, rows: list[CsvRow], kind: str, seen: dict[int, int], lock: bool = False
+) -> tuple[list[tuple[CsvRow, Match | None, RowOutcome]], dict[int, Referral]]:
+    """Each row's outcome as the dry run reports it; with `lock` (the apply), also the referrals
+    the chunk names, read whole under their locks, by id."""
+    matches, locked = _matches(site=site, kind=kind, keys=[r.key for r in rows if not r.is_error], lock=lock)
     histories = status_histories(
         site_id=site.pk, referrals=[(m.pk, m.pipeline) for found in matches.values() for m in found]
     )
+    planned = []
     for row in rows:
         found = [] if row.is_error else matches.get(lookup_key(kind, row.key), [])
         match = found[0] if len(found) == 1 else None
-        yield row, match, _outcome(row=row, found=found, kind=kind, seen=seen, histories=histories)
+        planned.append(
+            (row, match, _outcome(row=row, found=found, kind=kind, seen=seen, histories=histories))
+        )
+    return planned, locked
 
 
 def lookup_key(kind: str, key: str) -> str | None:
@@ -259,26 +262,34 @@ def lookup_key(kind: str, key: str) -> str | None:
     return key
 
 
-def _matches(*, site: Site, kind: str, keys: list[str]) -> dict[str, list[Match]]:
+def _matches(
+    *, site: Site, kind: str, keys: list[str], lock: bool
+) -> tuple[dict[str, list[Match]], dict[int, Referral]]:
+    """The referrals each key names; with `lock`, read whole and locked, and by id too."""
     wanted = {k for k in (lookup_key(kind, key) for key in keys) if k is not None}
     if not wanted:
-        return {}
+        return {}, {}
     if kind == "email":
-        return _matches_by_friend_email(site=site, emails=wanted)
-    lookup = LOOKUP_FIELDS[kind]
-    values = [int(k) for k in wanted] if kind == "id" else list(wanted)
-    referrals = Referral.objects.filter(site=site, **{f"{lookup}__in": values})
-    return _grouped(referrals.values_list(lookup, "pk", "status", "campaign__pipeline"))
+        # People first, then their referrals: joined in one query, SQLite scans every referral
+        # of the site for each chunk.
+        friends = dict(Person.objects.filter(site=site, email__in=wanted).values_list("pk", "email"))
+        referrals = Referral.objects.filter(site=site, friend_id__in=friends)
+        field, key_of = "friend_id", friends.__getitem__
+    else:
+        field = LOOKUP_FIELDS[kind]
+        values = [int(k) for k in wanted] if kind == "id" else list(wanted)
+        referrals = Referral.objects.filter(site=site, **{f"{field}__in": values})
+        key_of = _same
+    if not lock:
+        found = referrals.values_list(field, "pk", "status", "campaign__pipeline")
+        return _grouped((key_of(key), *rest) for key, *rest in found), {}
+    locked = _lock_read(site=site, referrals=referrals)
+    found = ((key_of(getattr(r, field)), r.pk, r.status, r.campaign.pipeline) for r in locked.values())
+    return _grouped(found), locked
 
 
-def _matches_by_friend_email(*, site: Site, emails: set[str]) -> dict[str, list[Match]]:
-    """People first, then their referrals: joined in one query, SQLite scans every referral
-    of the site for each chunk."""
-    friends = dict(Person.objects.filter(site=site, email__in=emails).values_list("pk", "email"))
-    referrals = Referral.objects.filter(site=site, friend_id__in=friends).values_list(
-        "friend_id", "pk", "status", "campaign__pipeline"
-    )
-    return _grouped((friends[friend_id], *rest) for friend_id, *rest in referrals)
+def _same(key):
+    return key
 
 
 def _grouped(rows: Iterable[tuple]) -> dict[str, list[Match]]:
