@@ -13,7 +13,7 @@ use it only for rows nothing in the transaction needs the ids of, and no signals
 from collections.abc import Sequence
 
 from django.db import connections, router
-from django.db.models import Model
+from django.db.models import JSONField, Model
 
 
 def insert_rows(model: type[Model], rows: Sequence[dict]) -> None:
@@ -37,19 +37,28 @@ def insert_rows(model: type[Model], rows: Sequence[dict]) -> None:
 
 def _column(*, field, rows: Sequence[dict], connection) -> list:
     """One column's values, prepared by the field; a value seen before is not prepared again.
-    Values are keyed with their type (True and 1 are equal, but not the same JSON), a JSON
-    object by its items when they are hashable."""
+    In a JSON column values are keyed with their type (True and 1 are equal, but not the same
+    JSON), an object by its items when they are hashable."""
     name, default, prepare = field.attname, field.get_default(), field.get_db_prep_save
+    json = isinstance(field, JSONField)
     seen: dict = {}
     out = []
     for row in rows:
         value = row.get(name, default)
-        key = (dict, *value.items()) if type(value) is dict else (type(value), value)
         try:
-            out.append(seen[key])
-        except KeyError:
-            seen[key] = prepared = prepare(value, connection)
-            out.append(prepared)
+            key = _json_key(value) if json else value
+            prepared = seen.get(key, _UNSEEN)
         except TypeError:  # unhashable: prepared each time
             out.append(prepare(value, connection))
+            continue
+        if prepared is _UNSEEN:
+            seen[key] = prepared = prepare(value, connection)
+        out.append(prepared)
     return out
+
+
+_UNSEEN = object()
+
+
+def _json_key(value) -> tuple:
+    return (dict, *value.items()) if type(value) is dict else (type(value), value)

@@ -138,6 +138,7 @@ def referral_transitions(*, changes: Sequence[StatusMove], actor: ActorRef) -> l
     histories = _histories([change.referral for change in changes])
     refusals: list[Conflict | None] = []
     moves: list[_Move] = []
+    status_rules: dict[int, bool] = {}
     for change in changes:
         referral = change.referral
         pipeline = pipeline_named(referral.campaign.pipeline)
@@ -159,6 +160,8 @@ def referral_transitions(*, changes: Sequence[StatusMove], actor: ActorRef) -> l
             continue
         refusals.append(None)
         definition = campaign_definition(referral.campaign)
+        if id(definition) not in status_rules:  # (the moves hold each definition: ids stay unique)
+            status_rules[id(definition)] = rules_have_trigger(definition, "status")
         moves.append(
             _Move(
                 referral=referral,
@@ -168,7 +171,7 @@ def referral_transitions(*, changes: Sequence[StatusMove], actor: ActorRef) -> l
                 pipeline=pipeline,
                 verb=decision.transition.verb,
                 definition=definition,
-                status_rules=rules_have_trigger(definition, "status"),
+                status_rules=status_rules[id(definition)],
             )
         )
     for part in _parts(moves):
