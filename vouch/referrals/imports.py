@@ -1,13 +1,16 @@
 """Bulk status update from a CSV (Referral Rock's "Referrals: Update Existing").
 
 A dry run asks each referral's pipeline (`decide`, as the actor "import") and changes nothing.
-An applied import sends every valid row through `referral_transition`, the one status-change
-function the portal and the API use too, a chunk of rows per transaction: the chunk's referrals
-are locked once (in primary-key order) and each row runs in its own savepoint, so one refused
-row does not undo its neighbours. Each change gets its status-history row and audit entry,
-labelled with the batch id, and an `ImportChange` row in the same transaction, so the batch can
-be undone (`vouch.referrals.import_undo`). A crash loses at most the chunk in flight; what was
-committed is recorded. Referrals are looked up a chunk at a time: a dry run of 100,000 rows is 200 queries.
+An applied import sends the valid rows through `referral_transitions`, the status-change service
+the portal and the API use too (`referral_transition` is it with one change), a chunk of rows
+per transaction: the chunk's referrals are matched and locked in one read (in primary-key
+order) and its changes are made together in a savepoint, a refused row reported with the
+pipeline's rule while its neighbours apply. If the chunk cannot go together (a referral moved
+under it), the savepoint is rolled back and each row is redone in its own savepoint, as one by
+one. Each change gets its status-history row and audit entry, labelled with the batch id, and an
+`ImportChange` row in the same transaction, so the batch can be undone
+(`vouch.referrals.import_undo`). A crash loses at most the chunk in flight; what was committed is
+recorded. Referrals are looked up a chunk at a time: a dry run of 100,000 rows is 200 queries.
 """
 
 import itertools
@@ -34,8 +37,9 @@ from vouch.referrals.services import StatusMove, referral_transition, referral_t
 from vouch.sites.models import Site
 
 CHUNK = 500
-# Rows applied per transaction: enough to share the commit and the locking read, few enough that
-# SQLite's one write lock is held well under a second (other writers wait up to 20 s for it).
+# Rows applied per transaction: enough to share the commit, the locking read and the statements
+# of `referral_transitions`, few enough that SQLite's one write lock is held well under a second
+# (other writers wait up to 20 s for it): about 0.25 s a chunk on a loaded 2-core machine.
 APPLY_CHUNK = 500
 DEFAULT_REASON = "Bulk CSV import"
 WILL_CHANGE, CHANGED, UNCHANGED, ERROR = "will_change", "changed", "unchanged", "error"
