@@ -48,10 +48,3 @@ def remember(key: Hashable, value: object) -> None:
     values = _values.get()
     if values is not None:
         values[key] = value
-
-
-def take(key: Hashable) -> object | None:
-    """The value `remember` left for `key`, handed out once (then forgotten); None when there is
-    none or outside `reads_cached()`. For rows read ahead for exactly one later use."""
-    values = _values.get()
-    return values.pop(key, None) if values is not None else None

@@ -4,7 +4,7 @@ A change can be reversed when the referral has not moved since (its status is st
 the import set, and its last history row is the import's) and its pipeline lets an import take
 the reverse transition (`decide`, as the actor "import"). The check is a pure function; the undo
 locks the batch and its referrals, checks every change, and only then moves each referral back
-through `referral_transition`, all in one transaction.
+through `referral_transitions` (as many status changes made together), all in one transaction.
 """
 
 import itertools
@@ -18,9 +18,10 @@ from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
 from vouch.errors import Conflict, NotFound
 from vouch.pipelines import IMPORT, Pipeline, decide, pipeline_named
-from vouch.referrals.imports import batch_label, status_histories
+from vouch.referrals.imports import batch_label
 from vouch.referrals.models import ImportBatch, ImportChange, Referral, StatusChange
-from vouch.referrals.services import referral_transition
+from vouch.referrals.selectors import status_histories
+from vouch.referrals.services import StatusMove, referral_transitions
 from vouch.sites.models import Site
 
 CHUNK = 500
@@ -111,10 +112,11 @@ def import_batch_undo(*, site: Site, batch_id: str, actor: ActorRef) -> ImportBa
             api_key_id=actor.api_key_id,
             ip=actor.ip,
         )
-        for change, referral in planned:
-            referral_transition(
-                referral=referral, target=change.from_status, actor=undoer, reason=undoer.label
-            )
+        moves = [StatusMove(referral, change.from_status, undoer.label) for change, referral in planned]
+        for start in range(0, len(moves), CHUNK):
+            for refusal in referral_transitions(changes=moves[start : start + CHUNK], actor=undoer):
+                if refusal is not None:  # (each was checked above, under the locks)
+                    raise refusal
         batch.undone_at = clock.now()
         ImportBatch.objects.filter(pk=batch.pk).update(undone_at=batch.undone_at)
         audit_record(

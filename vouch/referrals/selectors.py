@@ -1,3 +1,6 @@
+import functools
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
@@ -100,3 +103,24 @@ def referral_details(*, referral: Referral, actor: str) -> ReferralDetails:
         ),
         decisions=list(referral.decisions.select_related("event").order_by("id")),
     )
+
+
+@functools.cache
+def guarded(pipeline: str) -> bool:
+    """Do the pipeline's guards read a referral's history? (Pipelines are fixed in code.)"""
+    return any(t.guard for t in pipeline_named(pipeline).transitions)
+
+
+def status_histories(*, site_id: int, referrals: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
+    """Statuses each referral (id, pipeline) has been in, only for pipelines whose guards read them."""
+    ids = [pk for pk, pipeline in referrals if guarded(pipeline)]
+    histories: dict[int, list[str]] = defaultdict(list)
+    if ids:
+        changes = (
+            StatusChange.objects.filter(site_id=site_id, referral_id__in=ids)
+            .order_by("referral_id", "id")
+            .values_list("referral_id", "to_status")
+        )
+        for referral_id, status in changes:
+            histories[referral_id].append(status)
+    return histories

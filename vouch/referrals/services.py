@@ -3,13 +3,17 @@ function: it asks the campaign's pipeline, moves the status with an update guard
 on the old status, and writes history, audit, reward effects and timers in the
 caller's transaction."""
 
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
 from vouch import clock
-from vouch.audit.services import ENGINE, ActorRef, audit_record
+from vouch.audit.services import ENGINE, ActorRef, AuditItem, audit_record, audit_record_many
+from vouch.bulk_insert import insert_rows
 from vouch.campaigns.definition import CampaignDefinition
 from vouch.campaigns.models import Campaign
 from vouch.campaigns.selectors import campaign_definition
@@ -18,18 +22,13 @@ from vouch.events.models import Event
 from vouch.fraud.checks import CHECK_LABELS, verdict
 from vouch.fraud.services import fraud_review
 from vouch.people.models import Person
-from vouch.pipelines import BLOCK, Pipeline, activation_unmet, decide, pipeline_named
+from vouch.pipelines import BLOCK, HOLD, Pipeline, activation_unmet, decide, pipeline_named
 from vouch.referrals.models import Referral, StatusChange, TimedStep
-from vouch.rewards.services import REFERRAL_BLOCKED, EffectReason, rewards_apply_effect
+from vouch.referrals.selectors import status_histories
+from vouch.rewards.services import REFERRAL_BLOCKED, EffectReason, rewards_affected, rewards_apply_effect
 from vouch.rules.engine import Happening, rules_have_trigger
 from vouch.rules.services import rules_run
 from vouch.shares.models import Offer, Share
-
-
-def _history(referral: Referral) -> list[str]:
-    return list(
-        StatusChange.objects.filter(referral=referral).order_by("id").values_list("to_status", flat=True)
-    )
 
 
 def effect_reason(*, referral: Referral, target: str, reason: str) -> EffectReason:
@@ -65,112 +64,268 @@ def _due_at(*, referral: Referral, delay: str, definition: CampaignDefinition) -
     raise ValueError(f"unknown delay {delay!r}")
 
 
-def _close_timed_steps(*, referral: Referral, old: str, target: str) -> None:
-    """A referral that leaves a status closes its timers from there, so that coming back later
-    starts them afresh instead of firing the old ones early."""
-    TimedStep.objects.filter(referral=referral, from_status=old, done_at__isnull=True).update(
-        done_at=clock.now(), outcome=f"skipped: the referral is {target}, no longer {old}", locked_until=None
-    )
-
-
-def _schedule_timed(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> None:
+def _timers(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> list[TimedStep]:
+    """The timers of the referral's (new) status, not saved yet. One already due is taken at
+    once instead, after saving the ones before it (the transition closes them)."""
+    steps = []
     for timed in pipeline.timed_from(referral.status):
         due = _due_at(referral=referral, delay=timed.delay, definition=definition)
         if due is None:
             continue
         if due <= clock.now():
+            TimedStep.objects.bulk_create(steps)
             referral_transition(referral=referral, target=timed.target, actor=ENGINE, reason=timed.reason)
-            return
-        TimedStep.objects.create(
-            site_id=referral.site_id,
-            referral=referral,
-            from_status=timed.source,
-            to_status=timed.target,
-            reason=timed.reason,
-            due_at=due,
+            return []
+        steps.append(
+            TimedStep(
+                site_id=referral.site_id,
+                referral=referral,
+                from_status=timed.source,
+                to_status=timed.target,
+                reason=timed.reason,
+                due_at=due,
+            )
         )
+    return steps
+
+
+def _schedule_timed(*, referral: Referral, pipeline: Pipeline, definition: CampaignDefinition) -> None:
+    TimedStep.objects.bulk_create(_timers(referral=referral, pipeline=pipeline, definition=definition))
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """One status change asked of `referral_transitions`."""
+
+    referral: Referral
+    target: str
+    reason: str = ""
+
+
+@dataclass
+class _Move:
+    referral: Referral
+    target: str
+    reason: str
+    old: str
+    pipeline: Pipeline
+    verb: str
+    definition: CampaignDefinition
+    status_rules: bool
 
 
 def referral_transition(*, referral: Referral, target: str, actor: ActorRef, reason: str = "") -> Referral:
     """Move a referral to `target` if its pipeline allows this actor to; else 409 with the rule."""
-    pipeline = pipeline_named(referral.campaign.pipeline)
-    guarded = any(t.guard for t in pipeline.transitions)
-    decision = decide(
-        pipeline,
-        current=referral.status,
-        target=target,
-        actor=actor.kind,
-        history=_history(referral) if guarded else (),
-    )
-    if not decision.allowed:
-        raise Conflict(
-            "transition_not_allowed",
-            decision.rule,
-            details=[{"from": referral.status, "to": target, "rule": decision.rule}],
-        )
-    now = clock.now()
-    old = referral.status
-    fields = {"status": target, "status_changed_at": now}
-    if target == "approved":
-        fields["approved_at"] = now
-    if Referral.objects.filter(pk=referral.pk, status=old).update(**fields) != 1:
-        raise Conflict(
-            "status_changed",
-            "The referral's status changed while this change was made; reload it and try again.",
-        )
-    for name, value in fields.items():
-        setattr(referral, name, value)
-    timers = pipeline.timed_from(old)
-    if timers and not (actor.is_engine and any(t.target == target for t in timers)):
-        # (The engine taking a timer closes its own step; the walk's query count stays put.)
-        _close_timed_steps(referral=referral, old=old, target=target)
-    StatusChange.objects.create(
-        site_id=referral.site_id,
-        referral=referral,
-        from_status=old,
-        to_status=target,
-        actor=actor.kind,
-        actor_label=actor.label,
-        reason=reason,
-        created_at=now,
-    )
-    if not actor.is_engine:
-        audit_record(
-            site=referral.site,
-            actor=actor,
-            action=f"referral.{decision.transition.verb}",
-            object_type="referral",
-            object_id=referral.pk,
-            before={"status": old},
-            after={"status": target, "reason": reason},
-        )
-    definition = campaign_definition(referral.campaign)
-    effect = pipeline.reward_effect(target, definition.release_on())
-    rewards_apply_effect(
-        referral=referral, effect=effect, why=effect_reason(referral=referral, target=target, reason=reason)
-    )
-    _publish_status_changed(referral=referral, old=old, reason=reason, actor=actor)
-    rules_run(referral=referral, happening=Happening(kind="status", status=target))
-    _schedule_timed(referral=referral, pipeline=pipeline, definition=definition)
+    refusal = referral_transitions(changes=[StatusMove(referral, target, reason)], actor=actor)[0]
+    if refusal is not None:
+        raise refusal
     return referral
 
 
-def _publish_status_changed(*, referral: Referral, old: str, reason: str, actor: ActorRef) -> None:
-    from vouch.webhooks.services import webhook_publish
+def referral_transitions(*, changes: Sequence[StatusMove], actor: ActorRef) -> list[Conflict | None]:
+    """Move many referrals (each once), each as `referral_transition` would, in the caller's
+    transaction: per change, None when made, or the pipeline's refusal (nothing written for it).
 
-    webhook_publish(
-        site_id=referral.site_id,
-        type="referral.status_changed",
-        data={
-            "referral": referral.pk,
-            "external_id": referral.external_id,
-            "campaign": referral.campaign.slug,
-            "from": old,
-            "to": referral.status,
-            "reason": reason,
-            "by": actor.kind,
-        },
+    The writes are shared where the changes are alike: one guarded update per (from, to),
+    one timer close, one insert each of history rows, audit entries, webhook events and new
+    timers; rewards are read in one query and applied, in order, only to referrals that
+    have some. A referral whose campaign has status rules is changed alone, in its place in
+    the order, so that its rules see the referrals before it changed and those after not, as
+    one by one. Raises `status_changed` when a referral's status is no longer the one read
+    (someone moved it): some changes may be written, so the caller rolls back."""
+    if len({change.referral.pk for change in changes}) != len(changes):
+        raise ValueError("referral_transitions: a referral may be moved once per call")
+    histories = _histories([change.referral for change in changes])
+    refusals: list[Conflict | None] = []
+    moves: list[_Move] = []
+    status_rules: dict[int, bool] = {}
+    for change in changes:
+        referral = change.referral
+        pipeline = pipeline_named(referral.campaign.pipeline)
+        decision = decide(
+            pipeline,
+            current=referral.status,
+            target=change.target,
+            actor=actor.kind,
+            history=histories.get(referral.pk, ()),
+        )
+        if not decision.allowed:
+            refusals.append(
+                Conflict(
+                    "transition_not_allowed",
+                    decision.rule,
+                    details=[{"from": referral.status, "to": change.target, "rule": decision.rule}],
+                )
+            )
+            continue
+        refusals.append(None)
+        definition = campaign_definition(referral.campaign)
+        if id(definition) not in status_rules:  # (the moves hold each definition: ids stay unique)
+            status_rules[id(definition)] = rules_have_trigger(definition, "status")
+        moves.append(
+            _Move(
+                referral=referral,
+                target=change.target,
+                reason=change.reason,
+                old=referral.status,
+                pipeline=pipeline,
+                verb=decision.transition.verb,
+                definition=definition,
+                status_rules=status_rules[id(definition)],
+            )
+        )
+    for part in _parts(moves):
+        _moves_apply(moves=part, actor=actor)
+    return refusals
+
+
+def _histories(referrals: list[Referral]) -> dict[int, list[str]]:
+    """The statuses each referral has been in, for the pipelines whose guards read them."""
+    by_site: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for referral in referrals:
+        by_site[referral.site_id].append((referral.pk, referral.campaign.pipeline))
+    found: dict[int, list[str]] = {}
+    for site_id, listed in by_site.items():
+        found.update(status_histories(site_id=site_id, referrals=listed))
+    return found
+
+
+def _parts(moves: list[_Move]) -> Iterator[list[_Move]]:
+    """Runs of moves made together; a move whose campaign has status rules alone."""
+    run: list[_Move] = []
+    for move in moves:
+        if move.status_rules:
+            if run:
+                yield run
+                run = []
+            yield [move]
+        else:
+            run.append(move)
+    if run:
+        yield run
+
+
+def _moves_apply(*, moves: list[_Move], actor: ActorRef) -> None:
+    now = clock.now()
+    _guarded_updates(moves=moves, now=now)
+    _close_timed_steps(moves=moves, actor=actor)
+    insert_rows(
+        StatusChange,
+        [
+            {
+                "site_id": move.referral.site_id,
+                "referral_id": move.referral.pk,
+                "from_status": move.old,
+                "to_status": move.target,
+                "actor": actor.kind,
+                "actor_label": actor.label,
+                "reason": move.reason,
+                "created_at": now,
+            }
+            for move in moves
+        ],
     )
+    if not actor.is_engine:
+        _audit(moves=moves, actor=actor)
+    _rewards_effects(moves)
+    _publish_status_changed(moves=moves, actor=actor)
+    steps = []
+    for move in moves:
+        if move.status_rules:
+            rules_run(referral=move.referral, happening=Happening(kind="status", status=move.target))
+        steps.extend(_timers(referral=move.referral, pipeline=move.pipeline, definition=move.definition))
+    TimedStep.objects.bulk_create(steps)
+
+
+def _audit(*, moves: list[_Move], actor: ActorRef) -> None:
+    by_site: dict[int, list[AuditItem]] = defaultdict(list)
+    for move in moves:
+        by_site[move.referral.site_id].append(
+            AuditItem(
+                action=f"referral.{move.verb}",
+                object_type="referral",
+                object_id=move.referral.pk,
+                before={"status": move.old},
+                after={"status": move.target, "reason": move.reason},
+            )
+        )
+    for site_id, items in by_site.items():
+        audit_record_many(site_id=site_id, actor=actor, items=items)
+
+
+def _guarded_updates(*, moves: list[_Move], now: datetime) -> None:
+    """One update per (from, to), guarded on the old status: a referral moved since it was
+    read makes the count short."""
+    groups: dict[tuple[str, str], list[_Move]] = defaultdict(list)
+    for move in moves:
+        groups[(move.old, move.target)].append(move)
+    for (old, target), group in groups.items():
+        fields = {"status": target, "status_changed_at": now}
+        if target == "approved":
+            fields["approved_at"] = now
+        ids = [move.referral.pk for move in group]
+        if Referral.objects.filter(pk__in=ids, status=old).update(**fields) != len(ids):
+            raise Conflict(
+                "status_changed",
+                "The referral's status changed while this change was made; reload it and try again.",
+            )
+        for move in group:
+            for name, value in fields.items():
+                setattr(move.referral, name, value)
+
+
+def _close_timed_steps(*, moves: list[_Move], actor: ActorRef) -> None:
+    """A referral that leaves a status closes its timers from there, so that coming back later
+    starts them afresh instead of firing the old ones early. (The engine taking a timer closes
+    its own step; the walk's query count stays put.)"""
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for move in moves:
+        timers = move.pipeline.timed_from(move.old)
+        if timers and not (actor.is_engine and any(t.target == move.target for t in timers)):
+            groups[(move.old, move.target)].append(move.referral.pk)
+    for (old, target), ids in groups.items():
+        TimedStep.objects.filter(referral_id__in=ids, from_status=old, done_at__isnull=True).update(
+            done_at=clock.now(),
+            outcome=f"skipped: the referral is {target}, no longer {old}",
+            locked_until=None,
+        )
+
+
+def _rewards_effects(moves: list[_Move]) -> None:
+    """What each new status means for the referral's rewards, in order; rewards read in one
+    query, and nothing done for referrals without any."""
+    effects = [
+        (move, move.pipeline.reward_effect(move.target, move.definition.release_on())) for move in moves
+    ]
+    effects = [(move, effect) for move, effect in effects if effect != HOLD]
+    if not effects:
+        return
+    rewards = rewards_affected(referral_ids=[move.referral.pk for move, _ in effects])
+    for move, effect in effects:
+        if listed := rewards.get(move.referral.pk):
+            why = effect_reason(referral=move.referral, target=move.target, reason=move.reason)
+            rewards_apply_effect(referral=move.referral, effect=effect, why=why, only=listed)
+
+
+def _publish_status_changed(*, moves: list[_Move], actor: ActorRef) -> None:
+    from vouch.webhooks.services import webhook_publish_many
+
+    by_site: dict[int, list[dict]] = defaultdict(list)
+    for move in moves:
+        referral = move.referral
+        by_site[referral.site_id].append(
+            {
+                "referral": referral.pk,
+                "external_id": referral.external_id,
+                "campaign": referral.campaign.slug,
+                "from": move.old,
+                "to": referral.status,
+                "reason": move.reason,
+                "by": actor.kind,
+            }
+        )
+    for site_id, data in by_site.items():
+        webhook_publish_many(site_id=site_id, type="referral.status_changed", data=data)
 
 
 def _fraud_summary(results) -> str:

@@ -18,7 +18,6 @@ from vouch import clock
 from vouch.audit.services import ActorRef, audit_record
 from vouch.campaigns.definition import CampaignDefinition, Incentive
 from vouch.locks import lock_row
-from vouch.read_cache import remember, take
 from vouch.rewards.models import Coupon, CouponList, Reward, RewardStatusChange, Status
 from vouch.sites.models import Site
 
@@ -344,19 +343,18 @@ def _affected(reward: Reward, effect: str) -> bool:
     return effect == "release" and reward.status == Status.BLOCKED and reward.reason_code == REFERRAL_BLOCKED
 
 
-def rewards_read_ahead(*, referral_ids: list[int]) -> None:
-    """Read the rewards a status change could affect for many referrals in one query, for
-    the next `rewards_apply_effect` of each inside the same `reads_cached()` block (the CSV
-    import: one query a chunk instead of one a row). Each read-ahead list is used once."""
-    found: dict[int, list[Reward]] = {pk: [] for pk in referral_ids}
+def rewards_affected(*, referral_ids: list[int]) -> dict[int, list[Reward]]:
+    """The rewards a status change could affect (open, or blocked because the referral was),
+    of many referrals in one query, by referral: for `rewards_apply_effect(only=…)`. A
+    referral without any is absent."""
+    found: dict[int, list[Reward]] = {}
     rewards = Reward.objects.filter(
         Q(status__in=OPEN_STATUSES) | Q(status=Status.BLOCKED, reason_code=REFERRAL_BLOCKED),
         referral_id__in=referral_ids,
     )
     for reward in rewards.select_related("coupon_list", "person").order_by("id"):
-        found[reward.referral_id].append(reward)
-    for pk, listed in found.items():
-        remember(("rewards_read_ahead", pk), listed)
+        found.setdefault(reward.referral_id, []).append(reward)
+    return found
 
 
 def rewards_apply_effect(
@@ -365,12 +363,10 @@ def rewards_apply_effect(
     """What a referral's new status means for its open rewards: release, block or void them.
     Releasing also re-opens rewards blocked only because the referral was blocked (unblock);
     rewards blocked for their own reason (a limit, a criterion) stay blocked. With `only`
-    (rewards already in hand, such as one just created), those instead of the referral's; a
-    bulk caller may leave them read ahead with `rewards_read_ahead`."""
+    (rewards already in hand, such as one just created, or read by `rewards_affected`), those
+    instead of the referral's."""
     if effect == "hold":
         return
-    if only is None:
-        only = take(("rewards_read_ahead", referral.pk))
     if only is not None:
         rewards = [reward for reward in only if _affected(reward, effect)]
     else:

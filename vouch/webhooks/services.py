@@ -59,24 +59,34 @@ def webhook_publish(*, site_id: int, type: str, data: dict) -> None:
     stored: nobody could be sent it, and a replay only sends again what endpoints
     subscribed to. So it costs the endpoints lookup (once per ingest), plus the event
     and its deliveries (two inserts) when some endpoint subscribes."""
+    webhook_publish_many(site_id=site_id, type=type, data=[data])
+
+
+def webhook_publish_many(*, site_id: int, type: str, data: list[dict]) -> None:
+    """`webhook_publish` of several events of one type (a bulk status change): still two
+    inserts, the events and their deliveries, or none."""
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event type {type!r}; known: {', '.join(EVENT_TYPES)}.")
     listing = [endpoint for endpoint in _endpoints(site_id) if type in endpoint.event_types]
-    if not listing:
+    if not listing or not data:
         return
     with transaction.atomic(savepoint=False):
         now = clock.now()
-        event = WebhookEvent.objects.create(
-            site_id=site_id,
-            uid=f"evt_{uuid.uuid4().hex}",
-            type=type,
-            data=_json_safe(data),
-            created_at=now,
+        events = WebhookEvent.objects.bulk_create(
+            WebhookEvent(
+                site_id=site_id,
+                uid=f"evt_{uuid.uuid4().hex}",
+                type=type,
+                data=_json_safe(one),
+                created_at=now,
+            )
+            for one in data
         )
         endpoints = [endpoint for endpoint in listing if endpoint.subscribes_to(type)]
         if endpoints:
             Delivery.objects.bulk_create(
                 Delivery(site_id=site_id, event=event, endpoint=endpoint, created_at=now, due_at=now)
+                for event in events
                 for endpoint in endpoints
             )
 
