@@ -420,3 +420,38 @@ def test_rule_firings_count_this_transactions_decisions_not_written_yet(api, sit
 
     assert written == 1
     assert Facts(referral=referral, unwritten=unwritten).fired("incentive") == 2
+
+
+def test_a_count_read_after_an_earlier_rule_of_the_same_trigger_acted_includes_what_it_gave(api, site):
+    # The first rule's facts are read together with the counts the second names, in one
+    # statement; the first rule then gives a reward, so the second reads its count again.
+    make_campaign(
+        api,
+        site,
+        rules=[
+            {
+                "id": "new-customer-credit",
+                "trigger": {"type": "status", "status": "approved"},
+                "condition": "friend.is_new_customer",
+                "actions": [{"type": "reward", "reward": {"kind": "credit", "value": "10.00"}}],
+            },
+            {
+                "id": "second-reward-bonus",
+                "trigger": {"type": "status", "status": "approved"},
+                "condition": "counts.rewards_given_total >= 2",
+                "actions": [{"type": "reward", "reward": {"kind": "points", "value": "50"}}],
+            },
+        ],
+    )
+
+    referral = refer_and_buy(api, friend="levi@yahoo.com", order="C-1")
+
+    decisions = {d.rule_id: d for d in Decision.objects.filter(referral_id=referral["id"])}
+    assert decisions["new-customer-credit"].inputs["friend"]["order_count"] == 1
+    assert decisions["second-reward-bonus"].inputs["counts"] == {"rewards_given_total": 2}
+    assert decisions["second-reward-bonus"].condition_met is True
+    assert sorted(r.source for r in rewards_of(referral["id"]) if r.status == "given") == [
+        "incentive",
+        "rule:new-customer-credit/0",
+        "rule:second-reward-bonus/0",
+    ]

@@ -1,22 +1,25 @@
 """The variables a rule's condition and criteria read, gathered from the database
-only when a rule reads them, once per evaluation."""
+only when a rule reads them: what the rules of one trigger read from the database
+comes in one statement of scalar subqueries, at the first rule that needs any of it."""
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import Count, Q
+from django.db.models import Exists, F, Func, IntegerField, Q, QuerySet, Subquery
 
 from vouch import clock
 from vouch.events.models import Event, Kind
 from vouch.fraud.selectors import email_blacklisted
 from vouch.rules.models import Decision
 
-REFERRAL_COUNTS = frozenset({"referrals_total", "referrals_approved", "referrals_this_year"})
-REWARD_COUNTS = frozenset({"rewards_given_total", "rewards_given_this_year", "rewards_given_30_days"})
+REFERRAL_COUNTS = ("referrals_total", "referrals_approved", "referrals_this_year")
+REWARD_COUNTS = ("rewards_given_total", "rewards_given_this_year", "rewards_given_30_days")
+COUNTS = frozenset(REFERRAL_COUNTS + REWARD_COUNTS)
 FIRING_COUNTS = frozenset({"rule_firings", "first_time"})
+FRIEND_HISTORY = frozenset({"order_count", "already_referred"})
 
 
 def money(value: Decimal | None) -> float | None:
@@ -37,15 +40,58 @@ def _person(person) -> dict | None:
     }
 
 
-class Facts:
-    """What one trigger knows about its referral, its event and its advocate's history."""
+def _firings(rule_id: str) -> tuple[str, str]:
+    return ("firings", rule_id)
 
-    def __init__(self, *, referral, event: Event | None = None, unwritten: Iterable[Decision] = ()):
+
+def wanted(rules: Iterable) -> frozenset[Hashable]:
+    """What these compiled rules read from the database: the friend's history, the counts
+    their conditions and criteria name, and the firings of each rule that counts them or
+    whose reward depends on its position (tiered, every Nth)."""
+    keys: set[Hashable] = set()
+    for rule in rules:
+        if "friend" in rule.reads:
+            keys |= FRIEND_HISTORY
+        if "counts" in rule.reads:
+            fields = rule.counts_fields
+            keys |= COUNTS if fields is None else fields & COUNTS
+            if fields is None or fields & FIRING_COUNTS:
+                keys.add(_firings(rule.id))
+        if rule.counts_position:
+            keys.add(_firings(rule.id))
+    return frozenset(keys)
+
+
+def _count(rows: QuerySet) -> Subquery:
+    return Subquery(rows.order_by().values(n=Func(F("pk"), function="COUNT")), output_field=IntegerField())
+
+
+class Facts:
+    """What one trigger knows about its referral, its event and its advocate's history.
+
+    `rules` (the triggered ones) say what to read from the database: the first rule that
+    needs any of it reads all of it in one statement (`_fetch`). A count an action can
+    change (referrals, rewards given) that no rule has read yet when a rule acts is read
+    again when one does, so each rule sees what it would have seen had every fact been
+    read at its first use; the friend's history and the stored firings do not change
+    inside one rule run (its decision rows are written at its end or the ingest's)."""
+
+    def __init__(
+        self,
+        *,
+        referral,
+        event: Event | None = None,
+        unwritten: Iterable[Decision] = (),
+        rules: Iterable = (),
+    ):
         self.referral, self.event = referral, event
         self.unwritten = unwritten  # decisions of this transaction not written yet
         self.now = clock.now()
         self.fired_now: Counter[str] = Counter()
         self.contexts: dict[frozenset[str], tuple] = {}
+        self.wanted = wanted(rules)
+        self._read: dict[Hashable, int | bool] = {}
+        self._used: set[Hashable] = set()
 
     def variables(self, names: frozenset[str]) -> dict:
         """The named variables except `counts`, which differs per rule."""
@@ -61,28 +107,15 @@ class Facts:
 
     @cached_property
     def friend_facts(self) -> dict | None:
-        friend = self.referral.friend
-        found = _person(friend)
+        found = _person(self.referral.friend)
         if found is None:
             return None
-        purchases = Event.objects.filter(site_id=friend.site_id, person=friend, kind=Kind.PURCHASE)
-        if self.event is not None:
-            purchases = purchases.filter(occurred_at__lte=self.event.occurred_at)
-        order_count = purchases.count()
-        earlier = (
-            type(self.referral)
-            .objects.filter(
-                site_id=self.referral.site_id, advocate_id=self.referral.advocate_id, friend=friend
-            )
-            .filter(Q(created_at__lt=self.referral.created_at) | Q(pk__lt=self.referral.pk))
-            .exclude(pk=self.referral.pk)
-            .exists()
-        )
+        history = self._fetch(FRIEND_HISTORY)
         return {
             **found,
-            "order_count": order_count,
-            "is_new_customer": order_count <= 1,
-            "already_referred": earlier,
+            "order_count": history["order_count"],
+            "is_new_customer": history["order_count"] <= 1,
+            "already_referred": bool(history["already_referred"]),
         }
 
     @cached_property
@@ -127,87 +160,116 @@ class Facts:
     def year_start(self) -> datetime:
         return self.now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
 
-    @cached_property
-    def referral_counts(self) -> dict:
+    # --- what is read from the database ----------------------------------------------------
+
+    def _fetch(self, keys: Iterable[Hashable]) -> dict[Hashable, int | bool]:
+        """Facts from the database; when some are not read yet, every wanted one not read
+        yet comes with them, in the same statement."""
+        keys = tuple(keys)
+        unread = set(keys) - self._read.keys()
+        if unread:
+            ahead = self.wanted - self._read.keys()
+            if self.referral.friend_id is None:
+                ahead -= FRIEND_HISTORY
+            self._read.update(self._gather(unread | ahead))
+        self._used.update(keys)
+        return {key: self._read[key] for key in keys}
+
+    def acted(self) -> None:
+        """A rule's actions ran: counts read ahead for later rules but not used yet are read
+        again when used, since the actions may have changed them (a reward given)."""
+        for key in [k for k in self._read if k in COUNTS and k not in self._used]:
+            del self._read[key]
+
+    def _gather(self, keys: set[Hashable]) -> dict[Hashable, int | bool]:
+        """The facts named by `keys` in one statement: a scalar subquery each, selected on
+        the referral's row."""
         referral = self.referral
-        found = (
-            type(referral)
-            .objects.filter(
+        names = {f"f{i}": key for i, key in enumerate(sorted(keys, key=str))}
+        expressions = {name: self._expression(key) for name, key in names.items()}
+        row = type(referral).objects.filter(pk=referral.pk).values(**expressions).get()
+        return {key: row[name] for name, key in names.items()}
+
+    def _expression(self, key: Hashable):
+        referral = self.referral
+        if key == "order_count":
+            friend = referral.friend
+            purchases = Event.objects.filter(site_id=friend.site_id, person=friend, kind=Kind.PURCHASE)
+            if self.event is not None:
+                purchases = purchases.filter(occurred_at__lte=self.event.occurred_at)
+            return _count(purchases)
+        if key == "already_referred":
+            earlier = (
+                type(referral)
+                .objects.filter(
+                    site_id=referral.site_id, advocate_id=referral.advocate_id, friend_id=referral.friend_id
+                )
+                .filter(Q(created_at__lt=referral.created_at) | Q(pk__lt=referral.pk))
+                .exclude(pk=referral.pk)
+            )
+            return Exists(earlier)
+        if key in REFERRAL_COUNTS:
+            rows = type(referral).objects.filter(
                 site_id=referral.site_id, campaign_id=referral.campaign_id, advocate_id=referral.advocate_id
             )
-            .aggregate(
-                total=Count("id"),
-                approved=Count("id", filter=Q(approved_at__isnull=False)),
-                this_year=Count("id", filter=Q(created_at__gte=self.year_start)),
+            since = {
+                "referrals_total": Q(),
+                "referrals_approved": Q(approved_at__isnull=False),
+                "referrals_this_year": Q(created_at__gte=self.year_start),
+            }
+            return _count(rows.filter(since[key]))
+        if key in REWARD_COUNTS:
+            from vouch.rewards.models import Reward, Status
+
+            rows = Reward.objects.filter(
+                site_id=referral.site_id, person_id=referral.advocate_id, status=Status.GIVEN
+            )
+            since = {
+                "rewards_given_total": Q(),
+                "rewards_given_this_year": Q(given_at__gte=self.year_start),
+                "rewards_given_30_days": Q(given_at__gte=self.now - timedelta(days=30)),
+            }
+            return _count(rows.filter(since[key]))
+        _, rule_id = key
+        return _count(
+            Decision.objects.filter(
+                site_id=referral.site_id,
+                advocate_id=referral.advocate_id,
+                rule_id=rule_id,
+                referral__campaign_id=referral.campaign_id,
+                condition_met=True,
             )
         )
-        return {
-            "referrals_total": found["total"],
-            "referrals_approved": found["approved"],
-            "referrals_this_year": found["this_year"],
-        }
-
-    @cached_property
-    def reward_counts(self) -> dict:
-        from vouch.rewards.models import Reward, Status
-
-        referral = self.referral
-        found = Reward.objects.filter(
-            site_id=referral.site_id, person_id=referral.advocate_id, status=Status.GIVEN
-        ).aggregate(
-            total=Count("id"),
-            this_year=Count("id", filter=Q(given_at__gte=self.year_start)),
-            last_30_days=Count("id", filter=Q(given_at__gte=self.now - timedelta(days=30))),
-        )
-        return {
-            "rewards_given_total": found["total"],
-            "rewards_given_this_year": found["this_year"],
-            "rewards_given_30_days": found["last_30_days"],
-        }
 
     @cached_property
     def base_counts(self) -> dict:
-        return {**self.referral_counts, **self.reward_counts}
+        return self._fetch(REFERRAL_COUNTS + REWARD_COUNTS)
 
-    @cached_property
-    def firings(self) -> dict[str, int]:
-        """How many times each rule of this campaign fired (its condition held) for this advocate."""
-        rows = (
-            Decision.objects.filter(
-                site_id=self.referral.site_id,
-                advocate_id=self.referral.advocate_id,
-                referral__campaign_id=self.referral.campaign_id,
-                condition_met=True,
-            )
-            .values("rule_id")
-            .annotate(n=Count("id"))
-        )
-        found = Counter({row["rule_id"]: row["n"] for row in rows})
+    def firings(self, rule_id: str) -> int:
+        """How many times this rule fired (its condition held) for this advocate in this
+        campaign before this run: the stored decisions and those not written yet."""
         referral = self.referral
-        found.update(
-            d.rule_id
+        unwritten = sum(
+            1
             for d in self.unwritten
-            if d.condition_met
+            if d.rule_id == rule_id
+            and d.condition_met
             and d.advocate_id == referral.advocate_id
             and d.referral.campaign_id == referral.campaign_id
         )
-        return found
+        key = _firings(rule_id)
+        return self._fetch((key,))[key] + unwritten
 
     def fired(self, rule_id: str) -> int:
-        return self.firings.get(rule_id, 0) + self.fired_now[rule_id]
+        return self.firings(rule_id) + self.fired_now[rule_id]
 
     def counts(self, *, rule_id: str, fields: frozenset[str] | None = None) -> dict:
         """`counts` for a rule. With `fields` (those its condition and criteria name), only
-        the queries they need run: each one is an aggregate that costs more than the rest of
-        a rule's evaluation, and most conditions name one count."""
+        those are read: most conditions name one count."""
         if fields is None:
             found = dict(self.base_counts)
         else:
-            found = {}
-            if fields & REFERRAL_COUNTS:
-                found |= self.referral_counts
-            if fields & REWARD_COUNTS:
-                found |= self.reward_counts
+            found = self._fetch(key for key in REFERRAL_COUNTS + REWARD_COUNTS if key in fields)
         if fields is None or fields & FIRING_COUNTS:
             fired = self.fired(rule_id)
             found |= {"rule_firings": fired, "first_time": fired == 0}
