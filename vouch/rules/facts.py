@@ -66,6 +66,10 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def _at(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 class Facts:
     """What one trigger knows about its referral, its event and its advocate's history.
 
@@ -197,51 +201,64 @@ class Facts:
         return dict(zip(ordered, row, strict=True))
 
     def _subquery(self, key: Hashable) -> tuple[str, list]:
+        """One fact's SQL and parameters; each filters on the referral's site."""
+        if key == "order_count":
+            return self._order_count_sql()
+        if key == "already_referred":
+            return self._already_referred_sql()
+        if key in COUNTS:
+            return self._count_sql(key)
+        return self._firings_sql(rule_id=key[1])
+
+    def _order_count_sql(self) -> tuple[str, list]:
+        referral = self.referral
+        select = f"SELECT COUNT(*) FROM {_table(Event)} WHERE site_id = %s AND person_id = %s AND kind = %s"
+        params = [referral.site_id, referral.friend_id, Kind.PURCHASE]
+        if self.event is not None:
+            select += " AND occurred_at <= %s"
+            params.append(_at(self.event.occurred_at))
+        return f"({select})", params
+
+    def _already_referred_sql(self) -> tuple[str, list]:
+        referral = self.referral
+        select = (
+            f"SELECT 1 FROM {_table(type(referral))} WHERE site_id = %s AND advocate_id = %s "
+            "AND friend_id = %s AND (created_at < %s OR id < %s) AND id <> %s"
+        )
+        params = [referral.site_id, referral.advocate_id, referral.friend_id, _at(referral.created_at)]
+        return f"EXISTS({select})", params + [referral.pk, referral.pk]
+
+    def _count_sql(self, key: str) -> tuple[str, list]:
+        """The advocate's referrals in this campaign, or rewards given anywhere on the site."""
         from vouch.rewards.models import Reward, Status
 
-        referral, at = self.referral, connection.ops.adapt_datetimefield_value
-        if key == "order_count":
-            select = (
-                f"SELECT COUNT(*) FROM {_table(Event)} WHERE site_id = %s AND person_id = %s AND kind = %s"
-            )
-            params = [referral.site_id, referral.friend_id, Kind.PURCHASE]
-            if self.event is not None:
-                select += " AND occurred_at <= %s"
-                params.append(at(self.event.occurred_at))
-            return f"({select})", params
-        if key == "already_referred":
-            select = (
-                f"SELECT 1 FROM {_table(type(referral))} WHERE site_id = %s AND advocate_id = %s "
-                "AND friend_id = %s AND (created_at < %s OR id < %s) AND id <> %s"
-            )
-            params = [referral.site_id, referral.advocate_id, referral.friend_id]
-            return f"EXISTS({select})", params + [at(referral.created_at), referral.pk, referral.pk]
+        referral = self.referral
         if key in REFERRAL_COUNTS:
             select = (
                 f"SELECT COUNT(*) FROM {_table(type(referral))} "
                 "WHERE site_id = %s AND campaign_id = %s AND advocate_id = %s"
             )
             params = [referral.site_id, referral.campaign_id, referral.advocate_id]
-            if key == "referrals_approved":
-                select += " AND approved_at IS NOT NULL"
-            elif key == "referrals_this_year":
-                select += " AND created_at >= %s"
-                params.append(at(self.year_start))
-            return f"({select})", params
-        if key in REWARD_COUNTS:
+        else:
             select = (
                 f"SELECT COUNT(*) FROM {_table(Reward)} WHERE site_id = %s AND person_id = %s AND status = %s"
             )
             params = [referral.site_id, referral.advocate_id, Status.GIVEN]
-            since = {
-                "rewards_given_this_year": self.year_start,
-                "rewards_given_30_days": self.now - timedelta(days=30),
-            }
-            if key in since:
-                select += " AND given_at >= %s"
-                params.append(at(since[key]))
-            return f"({select})", params
-        _, rule_id = key
+        since = {
+            "referrals_this_year": ("created_at", self.year_start),
+            "rewards_given_this_year": ("given_at", self.year_start),
+            "rewards_given_30_days": ("given_at", self.now - timedelta(days=30)),
+        }
+        if key == "referrals_approved":
+            select += " AND approved_at IS NOT NULL"
+        elif key in since:
+            column, at = since[key]
+            select += f" AND {column} >= %s"
+            params.append(_at(at))
+        return f"({select})", params
+
+    def _firings_sql(self, *, rule_id: str) -> tuple[str, list]:
+        referral = self.referral
         select = (
             f"SELECT COUNT(*) FROM {_table(Decision)} d INNER JOIN {_table(type(referral))} r "
             "ON r.id = d.referral_id WHERE d.site_id = %s AND d.advocate_id = %s AND d.rule_id = %s "
