@@ -420,3 +420,92 @@ def test_rule_firings_count_this_transactions_decisions_not_written_yet(api, sit
 
     assert written == 1
     assert Facts(referral=referral, unwritten=unwritten).fired("incentive") == 2
+
+
+def test_a_count_read_after_an_earlier_rule_of_the_same_trigger_acted_includes_what_it_gave(api, site):
+    # The first rule's facts are read together with the counts the second names, in one
+    # statement; the first rule then gives a reward, so the second reads its count again.
+    make_campaign(
+        api,
+        site,
+        rules=[
+            {
+                "id": "new-customer-credit",
+                "trigger": {"type": "status", "status": "approved"},
+                "condition": "friend.is_new_customer",
+                "actions": [{"type": "reward", "reward": {"kind": "credit", "value": "10.00"}}],
+            },
+            {
+                "id": "second-reward-bonus",
+                "trigger": {"type": "status", "status": "approved"},
+                "condition": "counts.rewards_given_total >= 2",
+                "actions": [{"type": "reward", "reward": {"kind": "points", "value": "50"}}],
+            },
+        ],
+    )
+
+    referral = refer_and_buy(api, friend="levi@yahoo.com", order="C-1")
+
+    decisions = {d.rule_id: d for d in Decision.objects.filter(referral_id=referral["id"])}
+    assert decisions["new-customer-credit"].inputs["friend"]["order_count"] == 1
+    assert decisions["second-reward-bonus"].inputs["counts"] == {"rewards_given_total": 2}
+    assert decisions["second-reward-bonus"].condition_met is True
+    assert sorted(r.source for r in rewards_of(referral["id"]) if r.status == "given") == [
+        "incentive",
+        "rule:new-customer-credit/0",
+        "rule:second-reward-bonus/0",
+    ]
+
+
+def test_a_triggers_facts_are_read_in_one_statement(api, site, django_assert_num_queries):
+    from vouch.campaigns.selectors import campaign_definition
+    from vouch.events.models import Event
+    from vouch.fraud.selectors import blacklist_rules
+    from vouch.read_cache import reads_cached
+    from vouch.rules.engine import compile_rules
+
+    rules = [
+        {
+            "id": "everything",
+            "trigger": {"type": "status", "status": "approved"},
+            "condition": "counts.rule_firings >= 0 && size(counts) > 0 && friend.order_count >= 0",
+            "actions": [{"type": "reward", "reward": {"kind": "points", "value": "1"}}],
+        },
+        {
+            "id": "every-second",
+            "trigger": {"type": "status", "status": "approved"},
+            "actions": [{"type": "every_n_reward", "every": 2, "reward": {"kind": "points", "value": "1"}}],
+        },
+    ]
+    make_campaign(api, site, rules=rules)
+    for friend, order in [("levi@yahoo.com", "G-1"), ("levi@yahoo.com", "G-2"), ("maya@example.com", "G-3")]:
+        refer_and_buy(api, friend=friend, order=order)
+    referrals = Referral.objects.select_related("campaign", "advocate", "friend").order_by("id")
+    _, levi_again, maya = referrals
+    triggered = compile_rules(campaign_definition(maya.campaign))[1:]
+    facts = Facts(referral=maya, rules=triggered)
+
+    with reads_cached():
+        blacklist_rules(site_id=site.pk)  # read once per ingest, apart from the facts
+        with django_assert_num_queries(1):
+            counts = facts.counts(rule_id="everything")
+            friend = facts.friend_facts
+            position = facts.fired("every-second")
+
+    assert counts == {
+        "referrals_total": 3,
+        "referrals_approved": 3,
+        "referrals_this_year": 3,
+        "rewards_given_total": 7,  # three incentive coupons and three points, every second once
+        "rewards_given_this_year": 7,
+        "rewards_given_30_days": 7,
+        "rule_firings": 3,
+        "first_time": False,
+    }
+    assert (friend["order_count"], friend["already_referred"]) == (1, False)
+    assert position == 3
+    again = Facts(referral=levi_again).friend_facts
+    assert (again["order_count"], again["already_referred"]) == (2, True)
+    first_purchase = Event.objects.get(external_id="G-1")
+    then = Facts(referral=levi_again, event=first_purchase).friend_facts
+    assert then["order_count"] == 1

@@ -28,6 +28,7 @@ from vouch.errors import Invalid
 from vouch.people.models import Person
 from vouch.sites.models import Site
 from vouch.webhooks.services import webhook_publish
+from vouch.written_at_end import insert
 
 UNSUBSCRIBED = "The person unsubscribed from program emails."
 TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
@@ -74,6 +75,13 @@ def email_queue(*, person: Person, type: str, context: dict, referral=None, camp
     """Render the type's template (the campaign's override, else the site's, else the
     default) and write the email as a due row; someone who unsubscribed gets a
     `not_sent` row that says why, so the portal shows the email was never sent."""
+    email = _email_compose(person=person, type=type, context=context, referral=referral, campaign=campaign)
+    email.save(force_insert=True)
+    return email
+
+
+def _email_compose(*, person: Person, type: str, context: dict, referral=None, campaign=None) -> Email:
+    """The email `email_queue` writes, rendered, not written yet."""
     campaign = _campaign_of(campaign, context, referral)
     spec = email_template_effective(
         site_id=person.site_id, campaign_id=campaign.pk if campaign else None, type=type
@@ -88,7 +96,7 @@ def email_queue(*, person: Person, type: str, context: dict, referral=None, camp
     )
     now = clock.now()
     unsubscribed = person.unsubscribed_at is not None
-    return Email.objects.create(
+    return Email(
         site_id=person.site_id,
         person=person,
         referral=referral,
@@ -106,15 +114,20 @@ def email_queue(*, person: Person, type: str, context: dict, referral=None, camp
 
 
 def email_queue_for_reward(*, reward, type: str) -> Email:
+    """The email of a reward just given, as `email_queue` writes it; nothing reads it back
+    in the transaction, so inside an ingest it is written at its end with the others
+    (`vouch.written_at_end`), and has no primary key until then."""
     referral = reward.referral
     friend_email = referral.friend.email if referral.friend_id else ""
-    return email_queue(
+    email = _email_compose(
         person=reward.person,
         type=type,
         referral=referral,
         campaign=referral.campaign,
         context={"reward": reward, "campaign": referral.campaign, "friend_email": friend_email},
     )
+    insert(email)
+    return email
 
 
 def email_resend(*, email: Email, actor: ActorRef) -> Email:

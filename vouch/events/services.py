@@ -22,6 +22,7 @@ from vouch.referrals.services import referral_event_reported, referral_open, ref
 from vouch.rules.engine import Happening
 from vouch.rules.services import decisions_written_at_end, referral_refund, rules_run
 from vouch.sites.models import Site
+from vouch.written_at_end import written_at_end
 
 INVOICED = "invoiced"
 
@@ -56,7 +57,7 @@ def event_ingest(*, site: Site, data: dict, actor: ActorRef) -> Ingested:
     if existing is not None:
         return _replay(existing, digest)
     try:
-        with transaction.atomic(), reads_cached(), decisions_written_at_end():
+        with transaction.atomic(), reads_cached(), decisions_written_at_end(), written_at_end():
             return Ingested(event=_ingest_new(site=site, data=data, digest=digest, actor=actor), created=True)
     except IntegrityError:
         existing = Event.objects.filter(site=site, kind=kind, external_id=external_id).first()

@@ -20,6 +20,7 @@ from vouch.campaigns.definition import CampaignDefinition, Incentive
 from vouch.locks import lock_row
 from vouch.rewards.models import Coupon, CouponList, Reward, RewardStatusChange, Status
 from vouch.sites.models import Site
+from vouch.written_at_end import insert
 
 OPEN_STATUSES = (Status.PENDING, Status.WAITING_FOR_COUPON)
 REFERRAL_BLOCKED = "referral_blocked"
@@ -68,16 +69,27 @@ def _reward_set_status(
         return False
     for name, value in {"status": status, "reason": reason, "reason_code": reason_code, **fields}.items():
         setattr(reward, name, value)
-    RewardStatusChange.objects.create(
-        site_id=reward.site_id,
-        reward=reward,
-        from_status=old,
-        to_status=status,
-        reason=reason,
-        reason_code=reason_code,
-        created_at=clock.now(),
-    )
+    _history_write(reward=reward, changes=[(old, status, reason, reason_code)], at=clock.now())
     return True
+
+
+def _history_write(*, reward: Reward, changes: list[tuple[str, str, str, str]], at) -> None:
+    """The reward's status changes (from, to, reason, reason code), each kept with its
+    reason and time; written at the end of the ingest with the others (`written_at_end`)."""
+    insert(
+        *(
+            RewardStatusChange(
+                site_id=reward.site_id,
+                reward=reward,
+                from_status=old,
+                to_status=new,
+                reason=why,
+                reason_code=code,
+                created_at=at,
+            )
+            for old, new, why, code in changes
+        )
+    )
 
 
 def reward_give(*, reward: Reward) -> Reward:
@@ -211,18 +223,7 @@ def reward_create(
     changes = [("", status, reason, reason_code)]
     if give:
         changes.append((Status.PENDING, Status.GIVEN, "", ""))
-    RewardStatusChange.objects.bulk_create(
-        RewardStatusChange(
-            site_id=reward.site_id,
-            reward=reward,
-            from_status=old,
-            to_status=new,
-            reason=why,
-            reason_code=code,
-            created_at=now,
-        )
-        for old, new, why, code in changes
-    )
+    _history_write(reward=reward, changes=changes, at=now)
     if status == Status.BLOCKED:
         _publish(reward=reward, type="reward.blocked")
     if give:

@@ -222,9 +222,8 @@ class _ReplayFacts(Facts):
         self._replay_firings = firings
         self._replay_counts = counts
 
-    @property
-    def firings(self) -> dict[str, int]:
-        return self._replay_firings
+    def firings(self, rule_id: str) -> int:
+        return self._replay_firings.get(rule_id, 0)
 
     @cached_property
     def base_counts(self) -> dict:

@@ -102,7 +102,7 @@ def rules_run(*, referral, happening: Happening, event=None) -> list[Decision]:
 
 def _run(*, referral, rules: list[CompiledRule], happening: Happening, event) -> list[Decision]:
     unwritten = _unwritten.get()
-    facts = Facts(referral=referral, event=event, unwritten=unwritten or ())
+    facts = Facts(referral=referral, event=event, unwritten=unwritten or (), rules=rules)
     version = referral.campaign.version
     if happening.kind == "referral_started":  # a referral just opened has no rewards yet
         remember(("rewards_issued", referral.pk), set())
@@ -131,6 +131,7 @@ def _run(*, referral, rules: list[CompiledRule], happening: Happening, event) ->
             for action in rule.actions:
                 run.done.append(_act(run, action))
             facts.fired_now[rule.id] += 1
+            facts.acted()
             decision.actions = run.done
         decisions.append(decision)
     if unwritten is None:
