@@ -1,5 +1,7 @@
 from dataclasses import dataclass
 
+from django.db.models import Prefetch
+
 from vouch.errors import NotFound
 from vouch.people.models import Person, normalise_email
 from vouch.sites.models import Site
@@ -26,14 +28,28 @@ class PersonProfile:
 
 
 PROFILE_LISTS = ("advocate", "friend", "rewards", "emails", "offers", "shares", "events")
+# Wide columns no list shows (the API's shapes and the portal's tables read none of them):
+# a campaign's definition or an event's payload is JSON decoded for every row otherwise.
+PERSON_WIDE = ("fields", "segments")
+CAMPAIGN_WIDE = ("definition",)
+
+
+def _slim(*relations: str, wide: tuple[str, ...] = PERSON_WIDE) -> list[str]:
+    return [f"{relation}__{column}" for relation in relations for column in wide]
 
 
 def person_profile(
-    *, person: Person, limit: int = 200, offsets: dict[str, int] | None = None
+    *,
+    person: Person,
+    limit: int = 200,
+    offsets: dict[str, int] | None = None,
+    lists: tuple[str, ...] = PROFILE_LISTS,
 ) -> PersonProfile:
-    """Everything the person page and the people API show, in a fixed number of queries:
-    each list newest first, `limit` rows from its offset in `offsets` (keys: PROFILE_LISTS)."""
-    from django.db.models import Prefetch
+    """What the person page and the people API show, in a fixed number of queries: each list
+    in `lists` (default all of PROFILE_LISTS; the others stay empty) newest first, `limit`
+    rows from its offset in `offsets`. The referrals' rewards come in one query for both
+    referral lists."""
+    from django.db.models import prefetch_related_objects
 
     from vouch.emails.models import Email
     from vouch.events.models import Event
@@ -43,58 +59,76 @@ def person_profile(
     from vouch.shares.models import Offer, Share
 
     site_id = person.site_id
-    rewards = Reward.objects.select_related("person").order_by("id")
-    referrals = (
-        Referral.objects.filter(site_id=site_id)
-        .select_related("campaign", "advocate", "friend")
-        .prefetch_related(Prefetch("rewards", queryset=rewards, to_attr="reward_list"))
-        .order_by("-created_at", "-id")
-    )
-    blacklisted = email_blacklisted(site_id=site_id, email=person.email)
     offsets = offsets or {}
 
-    def page(rows, name: str) -> list:
+    def page(name: str, rows) -> list:
+        if name not in lists:
+            return []
         start = offsets.get(name, 0)
         return list(rows[start : start + limit])
 
+    referrals = (
+        Referral.objects.filter(site_id=site_id)
+        .select_related("campaign", "advocate", "friend")
+        .defer(*_slim("campaign", wide=CAMPAIGN_WIDE), *_slim("advocate", "friend"))
+        .order_by("-created_at", "-id")
+    )
+    as_advocate = page("advocate", referrals.filter(advocate=person))
+    as_friend = page("friend", referrals.filter(friend=person))
+    rewards = Reward.objects.select_related("person").defer(*_slim("person")).order_by("id")
+    prefetch_related_objects(
+        as_advocate + as_friend, Prefetch("rewards", queryset=rewards, to_attr="reward_list")
+    )
     return PersonProfile(
         person=person,
-        blacklisted=blacklisted,
-        referrals_as_advocate=page(referrals.filter(advocate=person), "advocate"),
-        referrals_as_friend=page(referrals.filter(friend=person), "friend"),
+        blacklisted=email_blacklisted(site_id=site_id, email=person.email),
+        referrals_as_advocate=as_advocate,
+        referrals_as_friend=as_friend,
         rewards=page(
-            Reward.objects.filter(site_id=site_id, person=person).select_related("person").order_by("-id"),
             "rewards",
+            Reward.objects.filter(site_id=site_id, person=person)
+            .select_related("person")
+            .defer(*_slim("person"))
+            .order_by("-id"),
         ),
         emails=page(
-            Email.objects.filter(site_id=site_id, person=person).order_by("-created_at", "-id"), "emails"
+            "emails",
+            Email.objects.filter(site_id=site_id, person=person)
+            .defer("text", "html")
+            .order_by("-created_at", "-id"),
         ),
         offers=page(
+            "offers",
             Offer.objects.filter(site_id=site_id, friend=person)
             .select_related("campaign", "share")
+            .defer(*_slim("campaign", wide=CAMPAIGN_WIDE))
             .order_by("-id"),
-            "offers",
         ),
         shares=page(
+            "shares",
             Share.objects.filter(site_id=site_id, advocate=person)
             .select_related("campaign", "advocate")
+            .defer(*_slim("campaign", wide=CAMPAIGN_WIDE), *_slim("advocate"))
             .order_by("-id"),
-            "shares",
         ),
         events=page(
+            "events",
             Event.objects.filter(site_id=site_id, person=person)
             .select_related("person")
+            .defer("payload", "result", *_slim("person"))
             .order_by("-occurred_at"),
-            "events",
         ),
     )
 
 
-def person_counts(*, person: Person, cap: int | None = None) -> dict[str, int]:
+def person_counts(
+    *, person: Person, cap: int | None = None, names: tuple[str, ...] | None = None
+) -> dict[str, int]:
     """How many rows each of the person's lists holds (the page shows one page of each),
     and how many of their rewards were given: one statement of counts, each on an index
     (written as SQL: eight ORM subqueries cost more to build than to run). With `cap`, a
-    count stops at cap + 1, so a person with 50,000 referrals costs what one with 10,000 does."""
+    count stops at cap + 1, so a person with 50,000 referrals costs what one with 10,000 does.
+    `names` picks some of the counts (default all)."""
     from django.db import connection
 
     from vouch.emails.models import Email
@@ -113,6 +147,8 @@ def person_counts(*, person: Person, cap: int | None = None) -> dict[str, int]:
         "shares": (Share, "advocate_id", ""),
         "events": (Event, "person_id", ""),
     }
+    if names is not None:
+        counted = {name: counted[name] for name in counted if name in names}
     quote = connection.ops.quote_name
     limit = f" LIMIT {int(cap) + 1}" if cap is not None else ""
     selects = [
