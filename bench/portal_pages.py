@@ -118,7 +118,7 @@ class Page:
 def pages(site, rng: random.Random) -> list[Page]:
     from vouch.ops.demo_scale import LEVI, MATEO, STEPHANIE
     from vouch.people.models import Person
-    from vouch.portal.views.lookup import PERSON_COUNT_CAP, PERSON_PAGE_ROWS
+    from vouch.portal.views.lookup import DEFAULT_TAB, PERSON_COUNT_CAP, PERSON_PAGE_ROWS, PERSON_TABS
     from vouch.referrals.models import Referral
 
     people = dict(
@@ -151,7 +151,9 @@ def pages(site, rng: random.Random) -> list[Page]:
         Page("search-order", "order number", [f"/search/?q={middle.order_number}"]),
         Page("search-coupon", "coupon code", [f"/search/?q={with_code.coupon_code}"]),
         Page(
-            "person-heavy", f"Stephanie, {stephanie_referrals:,} referrals", [f"/people/{people[STEPHANIE]}/"]
+            "person-heavy",
+            f"Stephanie, {stephanie_referrals:,} referrals: the page as it opens (Referrals tab)",
+            [f"/people/{people[STEPHANIE]}/"],
         ),
         Page(
             "person-heavy-p2",
@@ -165,6 +167,12 @@ def pages(site, rng: random.Random) -> list[Page]:
         ),
         Page("person-typical", "Mateo, a few referrals", [f"/people/{people[MATEO]}/"]),
         Page("person-friend", "Levi, referred once", [f"/people/{people[LEVI]}/"]),
+        *(
+            Page(f"person-{who}-{tab}", f"{name}, the {label} tab", [f"/people/{people[email]}/?tab={tab}"])
+            for who, name, email in (("heavy", "Stephanie", STEPHANIE), ("typical", "Mateo", MATEO))
+            for tab, (label, _) in PERSON_TABS.items()
+            if tab != DEFAULT_TAB
+        ),
         Page("why-heavy", "Stephanie's 'why no reward?' (200 newest)", [f"/people/{people[STEPHANIE]}/why/"]),
         Page("referral", "referral details, 200 sampled referrals", [f"/referrals/{pk}/" for pk in sample]),
         Page("queue-flagged", "referrals queue: flagged", ["/referrals/queue/?status=flagged"]),
