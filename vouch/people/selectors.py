@@ -1,6 +1,7 @@
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from vouch.errors import NotFound
 from vouch.people.models import Person, normalise_email
@@ -61,63 +62,66 @@ def person_profile(
     site_id = person.site_id
     offsets = offsets or {}
 
-    def page(name: str, rows) -> list:
-        if name not in lists:
-            return []
-        start = offsets.get(name, 0)
-        return list(rows[start : start + limit])
+    def referrals(**party) -> QuerySet:
+        return (
+            Referral.objects.filter(site_id=site_id, **party)
+            .select_related("campaign", "advocate", "friend")
+            .defer(*_slim("campaign", wide=CAMPAIGN_WIDE), *_slim("advocate", "friend"))
+            .order_by("-created_at", "-id")
+        )
 
-    referrals = (
-        Referral.objects.filter(site_id=site_id)
-        .select_related("campaign", "advocate", "friend")
-        .defer(*_slim("campaign", wide=CAMPAIGN_WIDE), *_slim("advocate", "friend"))
-        .order_by("-created_at", "-id")
-    )
-    as_advocate = page("advocate", referrals.filter(advocate=person))
-    as_friend = page("friend", referrals.filter(friend=person))
-    rewards = Reward.objects.select_related("person").defer(*_slim("person")).order_by("id")
-    prefetch_related_objects(
-        as_advocate + as_friend, Prefetch("rewards", queryset=rewards, to_attr="reward_list")
-    )
-    return PersonProfile(
-        person=person,
-        blacklisted=email_blacklisted(site_id=site_id, email=person.email),
-        referrals_as_advocate=as_advocate,
-        referrals_as_friend=as_friend,
-        rewards=page(
-            "rewards",
+    queries: dict[str, Callable[[], QuerySet]] = {
+        "advocate": lambda: referrals(advocate=person),
+        "friend": lambda: referrals(friend=person),
+        "rewards": lambda: (
             Reward.objects.filter(site_id=site_id, person=person)
             .select_related("person")
             .defer(*_slim("person"))
-            .order_by("-id"),
+            .order_by("-id")
         ),
-        emails=page(
-            "emails",
+        "emails": lambda: (
             Email.objects.filter(site_id=site_id, person=person)
             .defer("text", "html")
-            .order_by("-created_at", "-id"),
+            .order_by("-created_at", "-id")
         ),
-        offers=page(
-            "offers",
+        "offers": lambda: (
             Offer.objects.filter(site_id=site_id, friend=person)
             .select_related("campaign", "share")
             .defer(*_slim("campaign", wide=CAMPAIGN_WIDE))
-            .order_by("-id"),
+            .order_by("-id")
         ),
-        shares=page(
-            "shares",
+        "shares": lambda: (
             Share.objects.filter(site_id=site_id, advocate=person)
             .select_related("campaign", "advocate")
             .defer(*_slim("campaign", wide=CAMPAIGN_WIDE), *_slim("advocate"))
-            .order_by("-id"),
+            .order_by("-id")
         ),
-        events=page(
-            "events",
+        "events": lambda: (
             Event.objects.filter(site_id=site_id, person=person)
             .select_related("person")
             .defer("payload", "result", *_slim("person"))
-            .order_by("-occurred_at"),
+            .order_by("-occurred_at")
         ),
+    }
+    rows: dict[str, list] = {name: [] for name in PROFILE_LISTS}
+    for name in lists:
+        start = offsets.get(name, 0)
+        rows[name] = list(queries[name]()[start : start + limit])
+    if rows["advocate"] or rows["friend"]:
+        rewards = Reward.objects.select_related("person").defer(*_slim("person")).order_by("id")
+        prefetch_related_objects(
+            rows["advocate"] + rows["friend"], Prefetch("rewards", queryset=rewards, to_attr="reward_list")
+        )
+    return PersonProfile(
+        person=person,
+        blacklisted=email_blacklisted(site_id=site_id, email=person.email),
+        referrals_as_advocate=rows["advocate"],
+        referrals_as_friend=rows["friend"],
+        rewards=rows["rewards"],
+        emails=rows["emails"],
+        offers=rows["offers"],
+        shares=rows["shares"],
+        events=rows["events"],
     )
 
 
