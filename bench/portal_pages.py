@@ -189,6 +189,7 @@ def pages(site, rng: random.Random) -> list[Page]:
 class Result:
     page: Page
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # this process's CPU time (Python's side)
     floor: list[float] = field(default_factory=list)
     queries: int = 0
     status: int = 0
@@ -222,12 +223,13 @@ def measure(client, page: Page, requests: int) -> Result:
         response = client.get(page.urls[0])
     result.status = response.status_code
     result.queries = len(recorder.statements)
-    clock = time.perf_counter
+    clock, cpu = time.perf_counter, time.process_time
     for i in range(requests):
         url = page.urls[i % len(page.urls)]
-        started = clock()
+        started, cpu_started = clock(), cpu()
         client.get(url)
         result.times.append(clock() - started)
+        result.cpu.append(cpu() - cpu_started)
     result.floor = replay(recorder.statements, requests)
     result.statements = recorder.statements
     return result
@@ -293,7 +295,8 @@ def report(results: list[Result], args, seconds: dict) -> None:
     print()
     header = (
         f"{'page':<18} {'st':>3} {'queries':>7}  {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  "
-        f"{'floor p50':>9} {'floor p95':>9} {'floor p99':>9}  {'engine/floor p50':>16}  target"
+        f"{'floor p50':>9} {'floor p95':>9} {'floor p99':>9}  {'engine/floor p50':>16}  "
+        f"{'cpu p50':>7} {'cpu p95':>7}  target"
     )
     print(header)
     print("-" * len(header))
@@ -305,7 +308,8 @@ def report(results: list[Result], args, seconds: dict) -> None:
             target = f"p95 ≤ {TARGET_MS} ms: {'PASS' if p95 <= TARGET_MS else 'FAIL'}"
         print(
             f"{r.page.name:<18} {r.status:>3} {r.queries:>7}  {p50:>7.2f} {p95:>7.2f} {p99:>7.2f}  "
-            f"{f50:>9.2f} {f95:>9.2f} {f99:>9.2f}  {p50 / f50 if f50 else 0:>16.1f}  {target}"
+            f"{f50:>9.2f} {f95:>9.2f} {f99:>9.2f}  {p50 / f50 if f50 else 0:>16.1f}  "
+            f"{r.pct(r.cpu, 50):>7.2f} {r.pct(r.cpu, 95):>7.2f}  {target}"
         )
     print()
     for r in results:
