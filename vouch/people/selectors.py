@@ -125,14 +125,8 @@ def person_profile(
     )
 
 
-def person_counts(
-    *, person: Person, cap: int | None = None, names: tuple[str, ...] | None = None
-) -> dict[str, int]:
-    """How many rows each of the person's lists holds (the page shows one page of each),
-    and how many of their rewards were given: one statement of counts, each on an index
-    (written as SQL: eight ORM subqueries cost more to build than to run). With `cap`, a
-    count stops at cap + 1, so a person with 50,000 referrals costs what one with 10,000 does.
-    `names` picks some of the counts (default all)."""
+def _count_selects(*, cap: int | None, names: tuple[str, ...] | None) -> dict[str, str]:
+    """Each count as a scalar subquery taking (site id, person id), each on an index."""
     from django.db import connection
 
     from vouch.emails.models import Email
@@ -151,15 +145,33 @@ def person_counts(
         "shares": (Share, "advocate_id", ""),
         "events": (Event, "person_id", ""),
     }
-    if names is not None:
-        counted = {name: counted[name] for name in counted if name in names}
     quote = connection.ops.quote_name
     limit = f" LIMIT {int(cap) + 1}" if cap is not None else ""
-    selects = [
-        f"(SELECT COUNT(*) FROM (SELECT 1 FROM {quote(model._meta.db_table)} "
+    return {
+        name: f"(SELECT COUNT(*) FROM (SELECT 1 FROM {quote(model._meta.db_table)} "
         f"WHERE site_id = %s AND {column} = %s{extra}{limit}) AS counted)"
-        for model, column, extra in counted.values()
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(selects), [person.site_id, person.pk] * len(selects))
-        return dict(zip(counted, cursor.fetchone(), strict=True))
+        for name, (model, column, extra) in counted.items()
+        if names is None or name in names
+    }
+
+
+def person_with_counts(
+    *, site: Site, person_id: int, cap: int | None = None, names: tuple[str, ...] | None = None
+) -> tuple[Person, dict[str, int]]:
+    """The site's person `person_id` and how many rows each of their lists holds (the page
+    shows one page of each) and how many of their rewards were given, in one statement: each
+    count a subquery on an index, written as SQL (ORM subqueries cost more to build than to
+    run), beside the person's row (one round trip for the page's header). With `cap`, a count
+    stops at cap + 1, so a person with 50,000 referrals costs what one with 10,000 does.
+    `names` picks some of the counts (default all)."""
+    from django.db.models.expressions import RawSQL
+
+    selects = _count_selects(cap=cap, names=names)
+    person = (
+        Person.objects.filter(site=site, pk=person_id)
+        .annotate(**{f"count_{name}": RawSQL(sql, [site.pk, person_id]) for name, sql in selects.items()})
+        .first()
+    )
+    if person is None:
+        raise NotFound("person_not_found", f"No person {person_id} on this site.")
+    return person, {name: getattr(person, f"count_{name}") for name in selects}

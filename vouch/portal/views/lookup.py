@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from vouch.emails.selectors import email_for_site
 from vouch.emails.services import email_resend
 from vouch.errors import VouchError
-from vouch.people.selectors import person_counts, person_profile
+from vouch.people.selectors import person_profile, person_with_counts
 from vouch.pipelines import pipeline_named
 from vouch.portal.access import AGENT, VIEWER, page, staff_view
 from vouch.portal.charts import bar_chart
@@ -65,15 +65,14 @@ HEADER_COUNTS = ("advocate", "friend", "rewards", "given", "emails")
 @staff_view(role=VIEWER)
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
     """The person's header and one tab (`?tab=`), a page of each of its lists (`?<list>_page=N`)."""
-    found = person_by_id(site=request.site, person_id=person_id)
     tab = request.GET.get("tab", DEFAULT_TAB)
     if tab not in PERSON_TABS:
         tab = DEFAULT_TAB
     lists = PERSON_TABS[tab][1]
-    counts = {
-        name: min(n, PERSON_COUNT_CAP)
-        for name, n in person_counts(person=found, cap=PERSON_COUNT_CAP, names=HEADER_COUNTS + lists).items()
-    }
+    found, counted = person_with_counts(
+        site=request.site, person_id=person_id, cap=PERSON_COUNT_CAP, names=HEADER_COUNTS + lists
+    )
+    counts = {name: min(n, PERSON_COUNT_CAP) for name, n in counted.items()}
     shown = {name: f"{n:,}+" if n == PERSON_COUNT_CAP else n for name, n in counts.items()}
     pages = {name: _page_number(request, name, counts[name]) for name in lists}
     profile = person_profile(
