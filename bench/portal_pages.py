@@ -118,6 +118,7 @@ class Page:
 def pages(site, rng: random.Random) -> list[Page]:
     from vouch.ops.demo_scale import LEVI, MATEO, STEPHANIE
     from vouch.people.models import Person
+    from vouch.portal.views import lookup
     from vouch.portal.views.lookup import PERSON_COUNT_CAP, PERSON_PAGE_ROWS
     from vouch.referrals.models import Referral
 
@@ -151,7 +152,9 @@ def pages(site, rng: random.Random) -> list[Page]:
         Page("search-order", "order number", [f"/search/?q={middle.order_number}"]),
         Page("search-coupon", "coupon code", [f"/search/?q={with_code.coupon_code}"]),
         Page(
-            "person-heavy", f"Stephanie, {stephanie_referrals:,} referrals", [f"/people/{people[STEPHANIE]}/"]
+            "person-heavy",
+            f"Stephanie, {stephanie_referrals:,} referrals: the page as it opens (Referrals tab)",
+            [f"/people/{people[STEPHANIE]}/"],
         ),
         Page(
             "person-heavy-p2",
@@ -165,6 +168,13 @@ def pages(site, rng: random.Random) -> list[Page]:
         ),
         Page("person-typical", "Mateo, a few referrals", [f"/people/{people[MATEO]}/"]),
         Page("person-friend", "Levi, referred once", [f"/people/{people[LEVI]}/"]),
+        *(
+            Page(f"person-{who}-{tab}", f"{name}, the {label} tab", [f"/people/{people[email]}/?tab={tab}"])
+            for who, name, email in (("heavy", "Stephanie", STEPHANIE), ("typical", "Mateo", MATEO))
+            # (an older checkout, whose person page shows every tab at once, has none)
+            for tab, (label, _) in getattr(lookup, "PERSON_TABS", {}).items()
+            if tab != lookup.DEFAULT_TAB
+        ),
         Page("why-heavy", "Stephanie's 'why no reward?' (200 newest)", [f"/people/{people[STEPHANIE]}/why/"]),
         Page("referral", "referral details, 200 sampled referrals", [f"/referrals/{pk}/" for pk in sample]),
         Page("queue-flagged", "referrals queue: flagged", ["/referrals/queue/?status=flagged"]),
@@ -181,6 +191,7 @@ def pages(site, rng: random.Random) -> list[Page]:
 class Result:
     page: Page
     times: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # this process's CPU time (Python's side)
     floor: list[float] = field(default_factory=list)
     queries: int = 0
     status: int = 0
@@ -214,12 +225,13 @@ def measure(client, page: Page, requests: int) -> Result:
         response = client.get(page.urls[0])
     result.status = response.status_code
     result.queries = len(recorder.statements)
-    clock = time.perf_counter
+    clock, cpu = time.perf_counter, time.process_time
     for i in range(requests):
         url = page.urls[i % len(page.urls)]
-        started = clock()
+        started, cpu_started = clock(), cpu()
         client.get(url)
         result.times.append(clock() - started)
+        result.cpu.append(cpu() - cpu_started)
     result.floor = replay(recorder.statements, requests)
     result.statements = recorder.statements
     return result
@@ -285,7 +297,8 @@ def report(results: list[Result], args, seconds: dict) -> None:
     print()
     header = (
         f"{'page':<18} {'st':>3} {'queries':>7}  {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  "
-        f"{'floor p50':>9} {'floor p95':>9} {'floor p99':>9}  {'engine/floor p50':>16}  target"
+        f"{'floor p50':>9} {'floor p95':>9} {'floor p99':>9}  {'engine/floor p50':>16}  "
+        f"{'cpu p50':>7} {'cpu p95':>7}  target"
     )
     print(header)
     print("-" * len(header))
@@ -297,7 +310,8 @@ def report(results: list[Result], args, seconds: dict) -> None:
             target = f"p95 ≤ {TARGET_MS} ms: {'PASS' if p95 <= TARGET_MS else 'FAIL'}"
         print(
             f"{r.page.name:<18} {r.status:>3} {r.queries:>7}  {p50:>7.2f} {p95:>7.2f} {p99:>7.2f}  "
-            f"{f50:>9.2f} {f95:>9.2f} {f99:>9.2f}  {p50 / f50 if f50 else 0:>16.1f}  {target}"
+            f"{f50:>9.2f} {f95:>9.2f} {f99:>9.2f}  {p50 / f50 if f50 else 0:>16.1f}  "
+            f"{r.pct(r.cpu, 50):>7.2f} {r.pct(r.cpu, 95):>7.2f}  {target}"
         )
     print()
     for r in results:

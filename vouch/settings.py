@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "vouch.portal.middleware.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -130,7 +131,9 @@ NINJA_PAGINATION_PER_PAGE = 50
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 SESSION_COOKIE_AGE = envint("SESSION_TIMEOUT_SECONDS", 8 * 3600)
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle timeout: a session is saved with a new expiry when its last save is this old
+# (vouch.portal.middleware), not on every request.
+SESSION_REFRESH_SECONDS = envint("SESSION_REFRESH_SECONDS", 60)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 

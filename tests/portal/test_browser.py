@@ -38,7 +38,15 @@ def test_agent_finds_stephanie_s_referral_to_levi_resends_her_reward_email_and_s
     page.keyboard.press("Enter")
     expect(page.locator("#person-email")).to_have_text("stephanie@ganleywestside.com")
     shot(page, "person")
-    page.get_by_role("navigation", name="Person sections").get_by_role("link", name="Referrals").click()
+    tabs = page.get_by_role("navigation", name="Person sections")
+    expect(tabs.get_by_role("link", name="Referrals")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("heading", name="Rewards")).to_have_count(0)
+    tabs.get_by_role("link", name="Rewards").click()
+    expect(page).to_have_url(re.compile(r"\?tab=rewards$"))
+    expect(page.locator("#rewards")).to_contain_text("Given")
+    expect(page.locator("#person-email")).to_have_text("stephanie@ganleywestside.com")
+    tabs.get_by_role("link", name="Referrals").click()
+    expect(page.get_by_role("heading", name="Referrals")).to_be_visible()
     levi_row = page.locator("#referrals tr", has_text="levi@yahoo.com")
     levi_row.get_by_role("link", name=re.compile("Details")).click()
     expect(page.locator("#referral-status")).to_have_text("Approved")
@@ -53,7 +61,10 @@ def test_agent_finds_stephanie_s_referral_to_levi_resends_her_reward_email_and_s
 
     # Use case 2: the Advocate Reward Paid Email, resent.
     page.get_by_role("link", name="stephanie@ganleywestside.com").first.click()
-    page.get_by_role("navigation", name="Person sections").get_by_role("link", name="Emails").click()
+    # The tabs are links: the keyboard reaches one and Enter opens it.
+    page.get_by_role("navigation", name="Person sections").get_by_role("link", name="Emails").focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"\?tab=emails$"))
     page.get_by_role("link", name=re.compile("Details of Advocate reward paid email")).click()
     expect(page.get_by_role("heading", name=re.compile("Advocate reward paid email"))).to_be_visible()
     expect(page.locator("#delivery")).to_contain_text("Queued")

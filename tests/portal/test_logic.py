@@ -4,10 +4,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
+from django.urls import reverse, set_script_prefix
+
 from vouch.portal.charts import BAR_WIDTH, bar_chart
 from vouch.portal.forms import code_lines
 from vouch.portal.selectors import EMAIL, ORDER_OR_CODE, lookup_kind, reward_sentence
-from vouch.portal.templatetags.portal import email_type, mask_email
+from vouch.portal.templatetags.portal import email_type, href, mask_email
 from vouch.referrals.snapshot import CampaignSnapshot, StatusCount
 from vouch.rewards.models import Reward
 from vouch.rewards.selectors import low_stock
@@ -81,3 +83,14 @@ def test_the_decisive_sentence_for_a_reward():
         "Pending: the referral is flagged (Self-referral by IP address: shared IP); "
         "it needs a person to approve it."
     )
+
+
+def test_href_is_the_url_tag_for_an_id_under_any_script_prefix():
+    for view, pk in (("portal:referral", 1), ("portal:person", 2147483), ("portal:email", "42")):
+        assert href(pk, view) == reverse(view, args=[pk])
+    set_script_prefix("/vouch/")
+    try:
+        assert href(7, "portal:referral") == "/vouch/referrals/7/" == reverse("portal:referral", args=[7])
+    finally:
+        set_script_prefix("/")
+    assert href(7, "portal:referral") == "/referrals/7/"

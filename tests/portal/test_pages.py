@@ -1,6 +1,8 @@
 """What each portal page does with what staff type: Django's test client, no browser."""
 
+import html
 import json
+import re
 from datetime import timedelta
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -49,13 +51,52 @@ def test_search_without_an_at_sign_finds_referrals_by_order_number_or_coupon_cod
     assert "No referrals." in text(agent.get("/search/", {"q": "NOPE-404"}))
 
 
-def test_person_page_has_every_tab_and_the_header(as_role, levi_referral):
+TABS = {
+    "Referrals": "Details #",
+    "Rewards": "<td>Coupon</td>",
+    "Emails": "Advocate reward paid email",
+    "Offers": "<td>advocate</td>",
+    "Shares": "<td>email</td>",
+    "Purchases/Events": "No purchases or events.",
+    "Activity": "No staff, API or import actions",
+}
+
+
+def tab_links(page: str) -> dict[str, str]:
+    """The person page's tab bar: each tab's label and where its link goes."""
+    nav = page.split('aria-label="Person sections">', 1)[1].split("</nav>", 1)[0]
+    return {
+        label: html.unescape(href) for href, label in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav)
+    }
+
+
+def test_person_page_opens_on_referrals_with_the_header_and_links_to_every_other_tab(as_role, levi_referral):
     stephanie = Person.objects.get(email="stephanie@ganleywestside.com")
-    page = text(as_role("viewer").get(f"/people/{stephanie.pk}/"))
-    for tab in ("Referrals", "Rewards", "Emails", "Offers", "Shares", "Purchases/Events", "Activity"):
-        assert f"<h2>{tab}</h2>" in page
-    assert "known since" in page and "Spring referral" in page
-    assert "Advocate reward paid email" in page
+    viewer = as_role("viewer")
+    page = text(viewer.get(f"/people/{stephanie.pk}/"))
+    assert "known since" in page and "<dt>Referred</dt><dd>1</dd>" in page
+    assert "<h2>Referrals</h2>" in page and "Spring referral" in page
+    assert f'<a href="/people/{stephanie.pk}/" aria-current="page">Referrals</a>' in page
+    assert list(tab_links(page)) == list(TABS)
+    assert [label for label in TABS if f"<h2>{label}</h2>" in page] == ["Referrals"], "one tab per request"
+    assert "Advocate reward paid email" not in page
+
+
+def test_each_tab_link_opens_that_tab_alone_with_the_header(as_role, levi_referral):
+    stephanie = Person.objects.get(email="stephanie@ganleywestside.com")
+    viewer = as_role("viewer")
+    links = tab_links(text(viewer.get(f"/people/{stephanie.pk}/")))
+    for label, href in links.items():
+        page = text(viewer.get(href))
+        assert "known since" in page and "Why no reward?" in page, label
+        assert f"<h2>{label}</h2>" in page, label
+        assert TABS[label] in page, label
+        others = [f"<h2>{other}</h2>" for other in TABS if other != label]
+        assert not any(other in page for other in others), label
+        assert f'aria-current="page">{html.escape(label)}</a>' in page, label
+    assert "l***@yahoo.com" in text(viewer.get(links["Referrals"])), "a viewer sees emails masked"
+    unknown = text(viewer.get(f"/people/{stephanie.pk}/", {"tab": "nope"}))
+    assert "<h2>Referrals</h2>" in unknown
 
 
 def test_a_refused_status_change_shows_the_pipeline_s_rule_in_place(as_role, levi_referral):

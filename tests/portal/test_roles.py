@@ -4,7 +4,10 @@ another site's objects, and logins lock after repeated failures. Django's test c
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, reverse
 
 from tests.portal.conftest import PASSWORD
@@ -231,3 +234,23 @@ def test_the_site_switcher_only_offers_the_user_s_sites(client, staff, other_sit
     assert client.post(reverse("portal:referral-create"), {}).status_code == 403, "a viewer on Globex"
     stranger = site.__class__.objects.create(slug="initech", name="Initech")
     assert client.post(reverse("portal:site-switch"), {"site": stranger.pk}).status_code == 400
+
+
+def session_writes(client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in captured if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+
+
+def test_reading_pages_writes_the_session_at_most_once_a_minute_and_each_write_extends_it(client, staff):
+    client.force_login(staff["agent"])
+    session_writes(client, "/")
+    expiry = Session.objects.get().expire_date
+    assert session_writes(client, "/") == [], "a page read within the minute writes nothing"
+    assert session_writes(client, "/search/?q=x") == []
+    clock.advance(timedelta(seconds=61))
+    assert len(session_writes(client, "/")) == 1
+    assert Session.objects.get().expire_date > expiry, "the idle timeout counts from this request"
+    assert session_writes(client, "/") == []
+    client.logout()
+    assert client.get("/").status_code == 302 and not Session.objects.exists()

@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from vouch import clock
 from vouch.audit.models import AuditEntry
+from vouch.emails.models import Email
 from vouch.errors import NotFound
 from vouch.people.models import Person, normalise_email
 from vouch.people.selectors import PersonProfile
@@ -84,12 +85,18 @@ def person_by_id(*, site: Site, person_id: int) -> Person:
     return person
 
 
-def person_activity(*, profile: PersonProfile, limit: int = 200) -> list[AuditEntry]:
-    """Audit entries about the person: on them, their referrals and their emails."""
-    person = profile.person
-    referral_ids = [str(r.pk) for r in profile.referrals_as_advocate + profile.referrals_as_friend]
-    email_ids = [str(e.pk) for e in profile.emails]
+def person_activity(*, person: Person, limit: int = 200) -> list[AuditEntry]:
+    """Audit entries about the person: on them, on their `limit` newest referrals as advocate
+    and as friend, and on their `limit` newest emails (what the other tabs open on)."""
     site_id = person.site_id
+    newest = Referral.objects.filter(site_id=site_id).order_by("-created_at", "-id")
+    referral_ids = [
+        str(pk)
+        for rows in (newest.filter(advocate=person), newest.filter(friend=person))
+        for pk in rows.values_list("id", flat=True)[:limit]
+    ]
+    emails = Email.objects.filter(site_id=site_id, person=person).order_by("-created_at", "-id")
+    email_ids = [str(pk) for pk in emails.values_list("id", flat=True)[:limit]]
     # The site in every branch, so each is a lookup on the (site, object_type, object_id) index:
     # with the site outside the OR, SQLite reads every audit entry of the site.
     about = (

@@ -3,6 +3,7 @@
 import json
 
 from django import template
+from django.urls import get_script_prefix, reverse
 
 from vouch.fraud.checks import CHECK_LABELS
 from vouch.pipelines import pipeline_named, timed_step_sentence
@@ -75,3 +76,20 @@ def money(value) -> str:
 @register.filter
 def get_item(mapping: dict, key):
     return mapping.get(key, "") if mapping else ""
+
+
+_MARK = "2147483647"  # an id no URL here is built with: replaced by the real one
+
+
+@register.filter
+def href(pk, view: str) -> str:
+    """`{% url view pk %}` for an integer id, the pattern reversed once per view (and script
+    prefix): a list of rows otherwise reverses the same URL pattern for every row."""
+    key = (view, get_script_prefix())
+    pattern = _PATTERNS.get(key)
+    if pattern is None:
+        pattern = _PATTERNS[key] = reverse(view, args=[_MARK])
+    return pattern.replace(_MARK, str(int(pk)))
+
+
+_PATTERNS: dict[tuple[str, str], str] = {}

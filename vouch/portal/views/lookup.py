@@ -3,12 +3,13 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from vouch.emails.selectors import email_for_site
 from vouch.emails.services import email_resend
 from vouch.errors import VouchError
-from vouch.people.selectors import PROFILE_LISTS, person_counts, person_profile
+from vouch.people.selectors import person_profile, person_with_counts
 from vouch.pipelines import pipeline_named
 from vouch.portal.access import AGENT, VIEWER, page, staff_view
 from vouch.portal.charts import bar_chart
@@ -46,34 +47,57 @@ def search(request: HttpRequest) -> HttpResponse:
 PERSON_PAGE_ROWS = 10
 # Counts stop here ("10,000+"), and so do the pages: past it, search by order number or code.
 PERSON_COUNT_CAP = 10_000
+# The person page's tabs, each its own request (`?tab=<name>`, Referrals without one): the
+# header and the lists that tab shows, one page of each, never the other tabs' rows.
+PERSON_TABS = {
+    "referrals": ("Referrals", ("advocate", "friend")),
+    "rewards": ("Rewards", ("rewards",)),
+    "emails": ("Emails", ("emails",)),
+    "offers": ("Offers", ("offers", "shares")),
+    "shares": ("Shares", ("shares",)),
+    "events": ("Purchases/Events", ("events",)),
+    "activity": ("Activity", ()),
+}
+DEFAULT_TAB = "referrals"
+HEADER_COUNTS = ("advocate", "friend", "rewards", "given", "emails")
 
 
 @staff_view(role=VIEWER)
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
-    """One page of each of the person's lists (`?<list>_page=N` pages one), with their counts."""
-    found = person_by_id(site=request.site, person_id=person_id)
-    counts = {
-        name: min(n, PERSON_COUNT_CAP)
-        for name, n in person_counts(person=found, cap=PERSON_COUNT_CAP).items()
-    }
+    """The person's header and one tab (`?tab=`), a page of each of its lists (`?<list>_page=N`)."""
+    tab = request.GET.get("tab", DEFAULT_TAB)
+    if tab not in PERSON_TABS:
+        tab = DEFAULT_TAB
+    lists = PERSON_TABS[tab][1]
+    found, counted = person_with_counts(
+        site=request.site, person_id=person_id, cap=PERSON_COUNT_CAP, names=HEADER_COUNTS + lists
+    )
+    counts = {name: min(n, PERSON_COUNT_CAP) for name, n in counted.items()}
     shown = {name: f"{n:,}+" if n == PERSON_COUNT_CAP else n for name, n in counts.items()}
-    pages = {name: _page_number(request, name, counts[name]) for name in PROFILE_LISTS}
+    pages = {name: _page_number(request, name, counts[name]) for name in lists}
     profile = person_profile(
         person=found,
         limit=PERSON_PAGE_ROWS,
         offsets={name: (n - 1) * PERSON_PAGE_ROWS for name, n in pages.items()},
+        lists=lists,
     )
+    base = reverse("portal:person", args=[found.pk])
     return page(
         request,
         "portal/person.html",
         {
             "profile": profile,
             "person": profile.person,
-            "activity": person_activity(profile=profile, limit=PERSON_PAGE_ROWS),
+            "tab": tab,
+            "tabs": [
+                (name, label, base if name == DEFAULT_TAB else f"{base}?tab={name}")
+                for name, (label, _) in PERSON_TABS.items()
+            ],
+            "activity": person_activity(person=found, limit=PERSON_PAGE_ROWS) if tab == "activity" else [],
             "counts": shown,
             "given": shown["given"],
             "pagers": {
-                name: {**_pager(request, name, n, counts[name]), "shown": shown[name]}
+                name: {**_pager(request, tab, name, n, counts[name]), "shown": shown[name]}
                 for name, n in pages.items()
             },
         },
@@ -86,13 +110,14 @@ def _page_number(request: HttpRequest, name: str, count: int) -> int:
     return min(max(int(raw), 1), last) if raw.isdigit() and len(raw) < 9 else 1
 
 
-def _pager(request: HttpRequest, name: str, number: int, count: int) -> dict:
+def _pager(request: HttpRequest, tab: str, name: str, number: int, count: int) -> dict:
     """Where this page of one list starts and ends, and the links to its neighbours."""
 
     def link(n: int) -> str:
         query = request.GET.copy()
+        query["tab"] = tab
         query[f"{name}_page"] = str(n)
-        return f"?{query.urlencode()}#{'referrals' if name in ('advocate', 'friend') else name}"
+        return f"?{query.urlencode()}#{tab}"
 
     first = (number - 1) * PERSON_PAGE_ROWS
     return {
@@ -106,7 +131,9 @@ def _pager(request: HttpRequest, name: str, number: int, count: int) -> dict:
 
 @staff_view(role=VIEWER)
 def person_why(request: HttpRequest, person_id: int) -> HttpResponse:
-    profile = person_profile(person=person_by_id(site=request.site, person_id=person_id))
+    profile = person_profile(
+        person=person_by_id(site=request.site, person_id=person_id), lists=("advocate", "friend")
+    )
     return page(
         request,
         "portal/why.html",
