@@ -343,10 +343,15 @@ class _Replay:
         if allowed.allowed:
             self._move(state, target, step.at, reason="")
 
+    def _effect(self, status: str) -> str:
+        """What `status` means for open rewards, as `referral_transition` decides it (a sales
+        campaign releases them from the status it chose)."""
+        return self.pipeline.reward_effect(status, self.definition.release_on())
+
     def _move(self, state: "_State", target: str, at: datetime, *, reason: str, depth: int = 0) -> None:
         state.status = target
         state.history.append(target)
-        self._apply_effect(state, self.pipeline.reward_effect(target), at, target=target)
+        self._apply_effect(state, self._effect(target), at, target=target)
         self._run(state, Happening(kind="status", status=target), None, at, depth=depth)
 
     def _apply_effect(self, state: "_State", effect: str, at: datetime, *, target: str, only=None) -> None:
@@ -524,8 +529,7 @@ class _Replay:
         state.replay.rewards[reward.key] = reward
         self.rewards.append(reward)
         if not blocked:
-            effect = self.pipeline.reward_effect(state.status)
-            self._apply_effect(state, effect, at, target=state.status, only=[reward])
+            self._apply_effect(state, self._effect(state.status), at, target=state.status, only=[reward])
         return failed.label if failed else ""
 
 

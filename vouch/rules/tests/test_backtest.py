@@ -274,3 +274,21 @@ def test_a_write_during_the_replay_is_rolled_back(history, monkeypatch):
 
     assert report.referrals == 2
     assert not Site.objects.filter(slug="written-by-a-replay").exists()
+
+
+@pytest.mark.parametrize("reward_status", ["pending", "qualified", "approved"])
+def test_a_sales_campaign_replays_its_rewards_on_the_status_it_chooses(api, site, reward_status):
+    from tests.e2e.test_preset_journeys import preset, referral_of, set_status, share, visit_and_claim
+
+    preset(api, site, "sales", sales={"reward_status": reward_status})
+    visit_and_claim(share(api))
+    referral = set_status(api, referral_of(api)["id"], "qualified", "met sales").json()
+    assert referral["rewards"][0]["status"] == ("pending" if reward_status == "approved" else "given")
+    campaign = Campaign.objects.get(slug=referral["campaign"])
+    current = CampaignDefinition.model_validate(campaign.definition)
+
+    report = backtest(campaign=campaign, proposed=proposed_definition(current, []))
+
+    assert report.differences == []
+    assert report.current == report.proposed
+    assert report.current.by_status == {referral["rewards"][0]["status"]: len(referral["rewards"])}
