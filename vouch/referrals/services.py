@@ -160,8 +160,8 @@ def referral_transitions(*, changes: Sequence[StatusMove], actor: ActorRef) -> l
             continue
         refusals.append(None)
         definition = campaign_definition(referral.campaign)
-        if id(definition) not in status_rules:  # (the moves hold each definition: ids stay unique)
-            status_rules[id(definition)] = rules_have_trigger(definition, "status")
+        if referral.campaign_id not in status_rules:
+            status_rules[referral.campaign_id] = rules_have_trigger(definition, "status")
         moves.append(
             _Move(
                 referral=referral,
@@ -171,7 +171,7 @@ def referral_transitions(*, changes: Sequence[StatusMove], actor: ActorRef) -> l
                 pipeline=pipeline,
                 verb=decision.transition.verb,
                 definition=definition,
-                status_rules=status_rules[id(definition)],
+                status_rules=status_rules[referral.campaign_id],
             )
         )
     for part in _parts(moves):
