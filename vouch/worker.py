@@ -29,6 +29,7 @@ from vouch.emails.models import Email
 from vouch.emails.rendering import unsubscribe_url
 from vouch.emails.services import UNSUBSCRIBED
 from vouch.errors import VouchError
+from vouch.people.tallies import tallies_fold
 from vouch.referrals.models import Referral, TimedStep
 from vouch.referrals.services import referral_requirement_unmet, referral_transition
 from vouch.webhooks.models import Delivery
@@ -205,7 +206,8 @@ def _record_failure(work: DueWork, row_id: int, error: Exception) -> None:
 
 
 def run_once(*, batch: int | None = None, lease: timedelta | None = None) -> int:
-    """Claim and handle one batch of each kind of due work; returns how many rows were handled."""
+    """Claim and handle one batch of each kind of due work, and fold a batch of tally changes
+    (vouch.people.tallies); returns how many rows were handled."""
     batch = batch or settings.WORKER_BATCH_SIZE
     lease = lease or timedelta(seconds=settings.WORKER_LEASE_SECONDS)
     handled = 0
@@ -218,7 +220,7 @@ def run_once(*, batch: int | None = None, lease: timedelta | None = None) -> int
                 log.exception("%s %s failed", work.model.__name__, row_id)
                 _record_failure(work, row_id, error)
             handled += 1
-    return handled
+    return handled + tallies_fold()
 
 
 def run_forever(*, idle_sleep: float = 1.0, stop_after: float | None = None) -> None:

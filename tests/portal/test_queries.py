@@ -1,6 +1,9 @@
 """The person page, the referral details page and the home snapshot cost a fixed number of
 queries, however many referrals, rewards and emails there are (no N+1)."""
 
+import re
+from html import unescape
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -8,6 +11,7 @@ from django.urls import reverse
 from tests.e2e.test_purchase_walk import purchase, share_and_claim
 from tests.portal.conftest import make_flagged
 from vouch.people.models import Person
+from vouch.referrals.models import Referral
 from vouch.referrals.snapshot import referral_snapshot
 
 
@@ -66,18 +70,49 @@ def test_a_heavy_person_page_shows_one_page_of_each_list_with_counts_in_the_same
     assert queries(agent, f"{url}?advocate_page=2") == one
 
 
-def test_person_counts_stop_at_the_cap_and_so_do_the_pages(as_role, api, campaign, monkeypatch):
-    from vouch.portal.views import lookup
+def _advocate_part(client, href: str) -> tuple[list[int], dict[str, str], str]:
+    """The referral ids of the page's "As advocate" list, its pager's links, and its range."""
+    html = client.get(href).content.decode().split("<h3>As friend</h3>")[0]
+    pager = html.split('<p class="pager">')[1].split("</p>")[0]
+    links = {
+        label: unescape(link)
+        for link, label in re.findall(r'<a href="([^"]+)"(?: rel="\w+")?>(\w+)</a>', pager)
+    }
+    return [int(i) for i in re.findall(r"Details #(\d+)", html)], links, pager.split(" · ")[0]
 
-    monkeypatch.setattr(lookup, "PERSON_COUNT_CAP", 12)
+
+def test_older_and_newer_links_walk_every_referral_once_in_order_from_any_depth(as_role, api, campaign):
     agent = as_role("agent")
-    for i in range(13):
-        refer(api, i)
+    ids = [refer(api, i) for i in range(23)]
+    tied = Referral.objects.get(pk=ids[5]).created_at
+    Referral.objects.filter(pk__in=ids[5:15]).update(created_at=tied)  # then the id decides
+    expected = list(
+        Referral.objects.filter(pk__in=ids).order_by("-created_at", "-id").values_list("id", flat=True)
+    )
     url = reverse("portal:person", args=[Person.objects.get(email="stephanie@ganleywestside.com").pk])
-    page = agent.get(url).content.decode()
-    assert "<dd>12+</dd>" in page and "1–10 of 12+" in page
-    last = agent.get(url, {"advocate_page": "5"}).content.decode()
-    assert "11–12 of 12+" in last and 'rel="next"' not in last.split('id="rewards"')[0]
+
+    seen, ranges, href = [], [], url
+    while href:
+        rows, links, shown = _advocate_part(agent, href)
+        seen += rows
+        ranges.append(shown)
+        href = url + links["Older"] if "Older" in links else ""
+    assert seen == expected
+    assert ranges == ["1–10 of 23", "11–20 of 23", "21–23 of 23"]
+
+    rows, links, shown = _advocate_part(agent, url)
+    assert "Oldest" in links and "Newer" not in links
+    oldest, links, shown = _advocate_part(agent, url + links["Oldest"])
+    assert (oldest, shown) == (expected[20:], "21–23 of 23") and "Older" not in links
+    middle, links, shown = _advocate_part(agent, url + links["Newer"])
+    assert (middle, shown) == (expected[10:20], "11–20 of 23")
+    assert _advocate_part(agent, url + links["Newer"])[0] == expected[:10]
+
+    typed, _, _ = _advocate_part(agent, f"{url}?advocate_page=2")
+    assert typed == expected[10:20]
+    elsewhere = refer(api, 99)  # not a row this page seeks from: the page number decides
+    Referral.objects.filter(pk=elsewhere).delete()
+    assert _advocate_part(agent, f"{url}?advocate_page=3&advocate_after={elsewhere}")[0] == expected[20:]
 
 
 def test_referral_details_queries_do_not_grow_with_history_rewards_and_emails(

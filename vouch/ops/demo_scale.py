@@ -36,6 +36,7 @@ from vouch.fraud.checks import CHECK_LABELS, CHECKS
 from vouch.fraud.models import FraudResult
 from vouch.ops.demo import FIRST_NAMES, LAST_NAMES, SPRING, VIP, DemoResult, _staff_users, demo_counts
 from vouch.people.models import Person
+from vouch.people.tallies import tallies_recount
 from vouch.pipelines import ENGINE, STAFF, Pipeline, decide, pipeline_named
 from vouch.referrals.models import Referral, StatusChange, TimedStep
 from vouch.rewards.models import Coupon, CouponList, Reward, RewardStatusChange
@@ -734,6 +735,7 @@ def demo_scale_load(
         loader.free_stock()
         loader.flush()
         _reset_sequences(list(loader.tables))
+    tallies_recount(site_id=site.pk)  # the rows above were written past the tally triggers
     if connection.vendor == "postgresql":
         # What autovacuum does to a live database: statistics, and the visibility map without
         # which counting a person's rows reads the table instead of the index alone.

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from vouch.emails.selectors import email_for_site
 from vouch.emails.services import email_resend
 from vouch.errors import VouchError
-from vouch.people.selectors import person_profile, person_with_counts
+from vouch.people.selectors import PageAt, person_profile, person_with_counts
 from vouch.pipelines import pipeline_named
 from vouch.portal.access import AGENT, VIEWER, page, staff_view
 from vouch.portal.charts import bar_chart
@@ -45,8 +45,6 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 PERSON_PAGE_ROWS = 10
-# Counts stop here ("10,000+"), and so do the pages: past it, search by order number or code.
-PERSON_COUNT_CAP = 10_000
 # The person page's tabs, each its own request (`?tab=<name>`, Referrals without one): the
 # header and the lists that tab shows, one page of each, never the other tabs' rows.
 PERSON_TABS = {
@@ -64,22 +62,15 @@ HEADER_COUNTS = ("advocate", "friend", "rewards", "given", "emails")
 
 @staff_view(role=VIEWER)
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
-    """The person's header and one tab (`?tab=`), a page of each of its lists (`?<list>_page=N`)."""
+    """The person's header and one tab (`?tab=`), a page of each of its lists (see _page_at)."""
     tab = request.GET.get("tab", DEFAULT_TAB)
     if tab not in PERSON_TABS:
         tab = DEFAULT_TAB
     lists = PERSON_TABS[tab][1]
-    found, counted = person_with_counts(
-        site=request.site, person_id=person_id, cap=PERSON_COUNT_CAP, names=HEADER_COUNTS + lists
-    )
-    counts = {name: min(n, PERSON_COUNT_CAP) for name, n in counted.items()}
-    shown = {name: f"{n:,}+" if n == PERSON_COUNT_CAP else n for name, n in counts.items()}
-    pages = {name: _page_number(request, name, counts[name]) for name in lists}
+    found, counts = person_with_counts(site=request.site, person_id=person_id, names=HEADER_COUNTS + lists)
+    pages = {name: _page_at(request, name, counts[name]) for name in lists}
     profile = person_profile(
-        person=found,
-        limit=PERSON_PAGE_ROWS,
-        offsets={name: (n - 1) * PERSON_PAGE_ROWS for name, n in pages.items()},
-        lists=lists,
+        person=found, limit=PERSON_PAGE_ROWS, pages={name: at for name, (_, at) in pages.items()}, lists=lists
     )
     base = reverse("portal:person", args=[found.pk])
     return page(
@@ -94,38 +85,65 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
                 for name, (label, _) in PERSON_TABS.items()
             ],
             "activity": person_activity(person=found, limit=PERSON_PAGE_ROWS) if tab == "activity" else [],
-            "counts": shown,
-            "given": shown["given"],
+            "counts": {name: f"{n:,}" for name, n in counts.items()},
             "pagers": {
-                name: {**_pager(request, tab, name, n, counts[name]), "shown": shown[name]}
-                for name, n in pages.items()
+                name: _pager(request, tab, name, number, counts[name], profile.rows(name))
+                for name, (number, _) in pages.items()
             },
         },
     )
 
 
-def _page_number(request: HttpRequest, name: str, count: int) -> int:
+PAGE_KEYS = ("page", "after", "before", "oldest")
+
+
+def _row_id(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+
+
+def _page_at(request: HttpRequest, name: str, count: int) -> tuple[int, PageAt]:
+    """The page number of one list and where its rows start. The pager's links carry the page
+    number and the row to seek from (`<list>_after`, `<list>_before`, `<list>_oldest`); a page
+    number alone, as typed, is an offset."""
     last = max(1, -(-count // PERSON_PAGE_ROWS))
     raw = request.GET.get(f"{name}_page", "1")
-    return min(max(int(raw), 1), last) if raw.isdigit() and len(raw) < 9 else 1
+    number = min(max(int(raw), 1), last) if raw.isdigit() and len(raw) < 9 else 1
+    offset = (number - 1) * PERSON_PAGE_ROWS
+    if request.GET.get(f"{name}_oldest"):
+        return last, PageAt(
+            offset=(last - 1) * PERSON_PAGE_ROWS, oldest=count - (last - 1) * PERSON_PAGE_ROWS
+        )
+    after, before = (_row_id(request.GET.get(f"{name}_{key}")) for key in ("after", "before"))
+    return number, PageAt(offset=offset, after=after, before=None if after else before)
 
 
-def _pager(request: HttpRequest, tab: str, name: str, number: int, count: int) -> dict:
-    """Where this page of one list starts and ends, and the links to its neighbours."""
+def _pager(request: HttpRequest, tab: str, name: str, number: int, count: int, rows: list) -> dict:
+    """Where this page of one list starts and ends, and the links to the newest page, its
+    neighbours (seeking from this page's first or last row) and the oldest page."""
 
-    def link(n: int) -> str:
+    def link(n: int, **seek: object) -> str:
         query = request.GET.copy()
+        for key in PAGE_KEYS:
+            query.pop(f"{name}_{key}", None)
         query["tab"] = tab
-        query[f"{name}_page"] = str(n)
+        if n > 1:
+            query[f"{name}_page"] = str(n)
+        for key, value in seek.items():
+            query[f"{name}_{key}"] = str(value)
         return f"?{query.urlencode()}#{tab}"
 
     first = (number - 1) * PERSON_PAGE_ROWS
+    last_page = max(1, -(-count // PERSON_PAGE_ROWS))
+    newer, older = number > 1 and rows, number < last_page and rows
     return {
-        "first": first + 1 if count else 0,
-        "last": min(first + PERSON_PAGE_ROWS, count),
-        "count": count,
-        "previous": link(number - 1) if number > 1 else "",
-        "next": link(number + 1) if first + PERSON_PAGE_ROWS < count else "",
+        "first": f"{first + 1:,}" if count else "0",
+        "last": f"{min(first + PERSON_PAGE_ROWS, count):,}",
+        "shown": f"{count:,}",
+        "many": count > PERSON_PAGE_ROWS,
+        "newest": link(1) if number > 2 else "",
+        "previous": (link(number - 1, before=rows[0].pk) if number > 2 else link(1)) if newer else "",
+        "next": link(number + 1, after=rows[-1].pk) if older else "",
+        "oldest": link(last_page, oldest=1) if number < last_page - 1 else "",
     }
 
 
