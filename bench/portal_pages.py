@@ -119,7 +119,7 @@ def pages(site, rng: random.Random) -> list[Page]:
     from vouch.ops.demo_scale import LEVI, MATEO, STEPHANIE
     from vouch.people.models import Person
     from vouch.portal.views import lookup
-    from vouch.portal.views.lookup import PERSON_COUNT_CAP, PERSON_PAGE_ROWS
+    from vouch.portal.views.lookup import PERSON_PAGE_ROWS
     from vouch.referrals.models import Referral
 
     people = dict(
@@ -135,8 +135,16 @@ def pages(site, rng: random.Random) -> list[Page]:
         sample.extend(found[:1])
     with_code = referrals.exclude(coupon_code="").filter(id__gte=top // 2).order_by("id").first()
     middle = referrals.filter(id__gte=top // 2).order_by("id").first()
-    stephanie_referrals = referrals.filter(advocate_id=people[STEPHANIE]).count()
-    deep = max(1, min(stephanie_referrals, PERSON_COUNT_CAP) // PERSON_PAGE_ROWS)  # the last page shown
+    heavy = referrals.filter(advocate_id=people[STEPHANIE]).order_by("-created_at", "-id")
+    stephanie_referrals = heavy.count()
+    last = -(-stephanie_referrals // PERSON_PAGE_ROWS)
+    deep = min(1000, last - 1)
+
+    def older_link(number: int) -> str:
+        """Page `number` as the portal links it: from the last row of the page before."""
+        seek_from = heavy.values_list("id", flat=True)[(number - 1) * PERSON_PAGE_ROWS - 1]
+        return f"/people/{people[STEPHANIE]}/?advocate_page={number}&advocate_after={seek_from}"
+
     return [
         Page("home", "snapshot per campaign and status, queue heads", ["/"]),
         Page("search-email", "exact email (redirects to the person)", [f"/search/?q={MATEO}"]),
@@ -156,14 +164,16 @@ def pages(site, rng: random.Random) -> list[Page]:
             f"Stephanie, {stephanie_referrals:,} referrals: the page as it opens (Referrals tab)",
             [f"/people/{people[STEPHANIE]}/"],
         ),
+        Page("person-heavy-p2", "Stephanie, referrals page 2 (its Older link)", [older_link(2)]),
+        Page("person-heavy-deep", f"Stephanie, referrals page {deep:,} (its Older link)", [older_link(deep)]),
         Page(
-            "person-heavy-p2",
-            "Stephanie, referrals page 2",
-            [f"/people/{people[STEPHANIE]}/?advocate_page=2"],
+            "person-heavy-oldest",
+            f"Stephanie, referrals page {last:,}, the oldest (its Oldest link)",
+            [f"/people/{people[STEPHANIE]}/?advocate_page={last}&advocate_oldest=1"],
         ),
         Page(
-            "person-heavy-deep",
-            f"Stephanie, referrals page {deep}",
+            "typed-page-number",
+            f"Stephanie, referrals page {deep:,} typed as a bare number: an offset (no link makes it)",
             [f"/people/{people[STEPHANIE]}/?advocate_page={deep}"],
         ),
         Page("person-typical", "Mateo, a few referrals", [f"/people/{people[MATEO]}/"]),
@@ -296,7 +306,7 @@ def _qmark(sql: str) -> str:
 def report(results: list[Result], args, seconds: dict) -> None:
     print()
     header = (
-        f"{'page':<18} {'st':>3} {'queries':>7}  {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  "
+        f"{'page':<20} {'st':>3} {'queries':>7}  {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  "
         f"{'floor p50':>9} {'floor p95':>9} {'floor p99':>9}  {'engine/floor p50':>16}  "
         f"{'cpu p50':>7} {'cpu p95':>7}  target"
     )
@@ -309,13 +319,13 @@ def report(results: list[Result], args, seconds: dict) -> None:
         if r.page.name.startswith(TARGETED):
             target = f"p95 ≤ {TARGET_MS} ms: {'PASS' if p95 <= TARGET_MS else 'FAIL'}"
         print(
-            f"{r.page.name:<18} {r.status:>3} {r.queries:>7}  {p50:>7.2f} {p95:>7.2f} {p99:>7.2f}  "
+            f"{r.page.name:<20} {r.status:>3} {r.queries:>7}  {p50:>7.2f} {p95:>7.2f} {p99:>7.2f}  "
             f"{f50:>9.2f} {f95:>9.2f} {f99:>9.2f}  {p50 / f50 if f50 else 0:>16.1f}  "
             f"{r.pct(r.cpu, 50):>7.2f} {r.pct(r.cpu, 95):>7.2f}  {target}"
         )
     print()
     for r in results:
-        print(f"  {r.page.name:<18} {r.page.what}")
+        print(f"  {r.page.name:<20} {r.page.what}")
     print(f"\nmeasuring took {seconds['measure']:.0f} s, {args.requests} requests per page")
 
 
@@ -352,7 +362,7 @@ def main(argv=None) -> int:
         results.append(measure(client, page, args.requests))
         r = results[-1]
         print(
-            f"  {page.name:<18} {r.status} p95 {r.pct(r.times, 95):.2f} ms, "
+            f"  {page.name:<20} {r.status} p95 {r.pct(r.times, 95):.2f} ms, "
             f"floor p95 {r.pct(r.floor, 95):.2f} ms",
             flush=True,
         )
