@@ -237,6 +237,24 @@ def tallies_recount(*, site_id: int | None = None) -> int:
         return cursor.rowcount
 
 
+def tally_drift(*, site_id: int) -> dict[int, tuple[dict[str, int], dict[str, int]]]:
+    """The site's people whose counts differ from their rows: person id -> (tallied, counted)."""
+    union, params = _counted_union(site_id=site_id)
+    sums = ", ".join(f"SUM({name})" for name in TALLY_NAMES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT person_id, {sums} FROM ({union}) AS counted GROUP BY person_id", params)
+        counted = {row[0]: dict(zip(TALLY_NAMES, row[1:], strict=True)) for row in cursor.fetchall()}
+        cursor.execute(f"SELECT id FROM {PERSON} WHERE site_id = %s", [site_id])
+        people = [row[0] for row in cursor.fetchall()]
+    zero = dict.fromkeys(TALLY_NAMES, 0)
+    drift = {}
+    for start in range(0, len(people), 500):
+        for person_id, tallied in tallies_of(person_ids=people[start : start + 500]).items():
+            if tallied != counted.get(person_id, zero):
+                drift[person_id] = (tallied, counted.get(person_id, zero))
+    return drift
+
+
 def tallies_of(*, person_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     """The exact counts of these people (tests and repairs compare them with the tables)."""
     ids = list(person_ids)

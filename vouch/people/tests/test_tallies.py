@@ -1,8 +1,12 @@
 """A person's counts (the person page's header and pagers) are exact: the tally triggers count
 every row however it was written, moved or deleted, and folding changes nothing a reader sees."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 
 from vouch.emails.models import Email
 from vouch.events.models import Event
@@ -111,3 +115,21 @@ def test_every_counted_table_has_its_tally_trigger_after_migrating():
             )
         tables = {row[0] for row in cursor.fetchall()}
     assert tables == {counted.table for counted in COUNTED}
+
+
+@pytest.mark.django_db
+def test_the_tallies_command_finds_a_drifted_count_and_recount_repairs_it():
+    result = demo_load(out=lambda line: None)
+    referral = Referral.objects.filter(site=result.site).first()
+    fold_all()
+    PersonTally.objects.filter(person_id=referral.advocate_id).update(advocate=F("advocate") + 5)
+
+    out = StringIO()
+    call_command("tallies", "--site", result.site.slug, stdout=out)
+    assert f"person {referral.advocate_id}: advocate" in out.getvalue()
+    assert "1 of " in out.getvalue() and "run with --recount" in out.getvalue()
+
+    out = StringIO()
+    call_command("tallies", "--site", result.site.slug, "--recount", stdout=out)
+    assert "people's counts match the tables" in out.getvalue()
+    assert_exact([referral.advocate_id])
