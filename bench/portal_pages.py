@@ -31,6 +31,7 @@ SITE = "demo"
 AGENT = "bench-agent"
 TARGET_MS = 50  # p95 of the person page and the referral details page
 TARGETED = ("person", "referral")
+COLD_SAMPLE = 203  # first visits: three to warm the code, then up to 200 timed
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -113,6 +114,9 @@ class Page:
     name: str
     what: str
     urls: list[str]  # one per request, cycled (the referral page samples many referrals)
+    # Warm: every URL is requested once before timing, as the floor's replay is, so both read
+    # the same cache. Cold: the first three warm the code only; each timed URL is a first visit.
+    warm: bool = True
 
 
 def pages(site, rng: random.Random) -> list[Page]:
@@ -127,12 +131,13 @@ def pages(site, rng: random.Random) -> list[Page]:
     )
     referrals = Referral.objects.filter(site=site)
     top = referrals.order_by("-id").values_list("id", flat=True).first()
-    sample = []
-    while len(sample) < 200:
+    sample: list[int] = []
+    while len(sample) < 200 + COLD_SAMPLE:
         found = (
             referrals.filter(id__gte=rng.randrange(1, top + 1)).order_by("id").values_list("id", flat=True)
         )
-        sample.extend(found[:1])
+        sample.extend(pk for pk in found[:1] if pk not in sample)
+    sample, unseen = sample[:200], sample[200:]
     with_code = referrals.exclude(coupon_code="").filter(id__gte=top // 2).order_by("id").first()
     middle = referrals.filter(id__gte=top // 2).order_by("id").first()
     heavy = referrals.filter(advocate_id=people[STEPHANIE]).order_by("-created_at", "-id")
@@ -187,6 +192,12 @@ def pages(site, rng: random.Random) -> list[Page]:
         ),
         Page("why-heavy", "Stephanie's 'why no reward?' (200 newest)", [f"/people/{people[STEPHANIE]}/why/"]),
         Page("referral", "referral details, 200 sampled referrals", [f"/referrals/{pk}/" for pk in sample]),
+        Page(
+            "first-visit-referral",
+            f"referral details, {COLD_SAMPLE - 3} other referrals, each requested once: a cold cache",
+            [f"/referrals/{pk}/" for pk in unseen],
+            warm=False,
+        ),
         Page("queue-flagged", "referrals queue: flagged", ["/referrals/queue/?status=flagged"]),
         Page("queue-pending", "referrals queue: pending", ["/referrals/queue/?status=pending"]),
         Page("coupon-lists", "coupon lists with counts", ["/coupon-lists/"]),
@@ -228,7 +239,8 @@ def measure(client, page: Page, requests: int) -> Result:
     from django.db import connection
 
     result = Result(page)
-    for url in page.urls[:3]:  # warm-up: templates compiled, caches filled
+    timed = page.urls if page.warm else page.urls[3:]
+    for url in page.urls if page.warm else page.urls[:3]:  # templates compiled, caches filled
         client.get(url)
     recorder = Recorder()
     with connection.execute_wrapper(recorder):
@@ -236,8 +248,8 @@ def measure(client, page: Page, requests: int) -> Result:
     result.status = response.status_code
     result.queries = len(recorder.statements)
     clock, cpu = time.perf_counter, time.process_time
-    for i in range(requests):
-        url = page.urls[i % len(page.urls)]
+    for i in range(min(requests, len(timed)) if not page.warm else requests):
+        url = timed[i % len(timed)]
         started, cpu_started = clock(), cpu()
         client.get(url)
         result.times.append(clock() - started)
