@@ -289,6 +289,10 @@ class Timing:
         )
 
 
+# Rows the database writes itself (vouch.people.tallies' triggers), on the floor's inserts too.
+TRIGGER_WRITTEN = {"people_tallychange"}
+
+
 def tables():
     from django.apps import apps
 
@@ -485,7 +489,13 @@ def build_floor(before: dict, after: dict, event_model) -> tuple[list[list], lis
 
     from vouch.rewards.models import Coupon
 
-    new_models = [m for m in tables() if after[m][1] > before[m][1] and after[m][0] > before[m][0]]
+    new_models = [
+        m
+        for m in tables()
+        if after[m][1] > before[m][1]
+        and after[m][0] > before[m][0]
+        and m._meta.db_table not in TRIGGER_WRITTEN
+    ]
     rows: dict = {}
     for model in new_models:
         names = [f.attname for f in model._meta.concrete_fields]
