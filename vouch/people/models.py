@@ -34,11 +34,9 @@ class Person(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
-class PersonTally(models.Model):
-    """How many rows each of a person's lists holds, as of the last fold (vouch.people.tallies).
-    Written only by the fold and the recount, never by saving a model."""
+class ListCounts(models.Model):
+    """One column per list the person page counts (vouch.people.tallies.COUNTED)."""
 
-    person = models.OneToOneField(Person, on_delete=models.CASCADE, primary_key=True, related_name="+")
     advocate = models.BigIntegerField(default=0, db_default=0)
     friend = models.BigIntegerField(default=0, db_default=0)
     rewards = models.BigIntegerField(default=0, db_default=0)
@@ -48,21 +46,23 @@ class PersonTally(models.Model):
     shares = models.BigIntegerField(default=0, db_default=0)
     events = models.BigIntegerField(default=0, db_default=0)
 
+    class Meta:
+        abstract = True
 
-class TallyChange(models.Model):
+
+class PersonTally(ListCounts):
+    """How many rows each of a person's lists holds, as of the last fold (vouch.people.tallies).
+    Written only by the fold and the recount, never by saving a model."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, primary_key=True, related_name="+")
+
+
+class TallyChange(ListCounts):
     """One counted row added to (+1) or taken from (-1) a person's list, written by a trigger in
     the transaction that wrote the row; folded into PersonTally by the worker. `person_id` is a
     plain column: a person deleted since leaves changes the fold drops."""
 
     person_id = models.BigIntegerField()
-    advocate = models.IntegerField(default=0, db_default=0)
-    friend = models.IntegerField(default=0, db_default=0)
-    rewards = models.IntegerField(default=0, db_default=0)
-    given = models.IntegerField(default=0, db_default=0)
-    emails = models.IntegerField(default=0, db_default=0)
-    offers = models.IntegerField(default=0, db_default=0)
-    shares = models.IntegerField(default=0, db_default=0)
-    events = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         indexes = [models.Index(fields=["person_id"], name="tallychange_person")]
