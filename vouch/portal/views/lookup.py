@@ -97,6 +97,10 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
 PAGE_KEYS = ("page", "after", "before", "oldest")
 
 
+def _last_page(count: int) -> int:
+    return max(1, -(-count // PERSON_PAGE_ROWS))
+
+
 def _row_id(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
 
@@ -105,7 +109,7 @@ def _page_at(request: HttpRequest, name: str, count: int) -> tuple[int, PageAt]:
     """The page number of one list and where its rows start. The pager's links carry the page
     number and the row to seek from (`<list>_after`, `<list>_before`, `<list>_oldest`); a page
     number alone, as typed, is an offset."""
-    last = max(1, -(-count // PERSON_PAGE_ROWS))
+    last = _last_page(count)
     raw = request.GET.get(f"{name}_page", "1")
     number = min(max(int(raw), 1), last) if raw.isdigit() and len(raw) < 9 else 1
     offset = (number - 1) * PERSON_PAGE_ROWS
@@ -133,7 +137,7 @@ def _pager(request: HttpRequest, tab: str, name: str, number: int, count: int, r
         return f"?{query.urlencode()}#{tab}"
 
     first = (number - 1) * PERSON_PAGE_ROWS
-    last_page = max(1, -(-count // PERSON_PAGE_ROWS))
+    last_page = _last_page(count)
     newer, older = number > 1 and rows, number < last_page and rows
     return {
         "first": f"{first + 1:,}" if count else "0",
