@@ -205,4 +205,4 @@ def person_with_counts(
     )
     if person is None:
         raise NotFound("person_not_found", f"No person {person_id} on this site.")
-    return person, {name: getattr(person, f"count_{name}") for name in selects}
+    return person, {name: int(getattr(person, f"count_{name}")) for name in selects}

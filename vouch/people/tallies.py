@@ -155,7 +155,7 @@ def tally_triggers_drop(*, using: BaseDatabaseWrapper | None = None) -> None:
 
 def tally_selects() -> dict[str, str]:
     """Each count as an SQL expression taking (person id, person id): the folded tally plus
-    the changes not folded yet."""
+    the changes not folded yet. (PostgreSQL sums bigints as numeric: read them with int().)"""
     return {
         name: f"(COALESCE((SELECT {name} FROM {TALLY} WHERE person_id = %s), 0)"
         f" + COALESCE((SELECT SUM({name}) FROM {CHANGE} WHERE person_id = %s), 0))"
@@ -193,7 +193,7 @@ def tallies_fold(*, limit: int = 2000) -> int:
             f"WHERE c.id IN ({marks}) GROUP BY c.person_id ORDER BY c.person_id",
             taken,
         )
-        rows = cursor.fetchall()
+        rows = [tuple(int(value) for value in row) for row in cursor.fetchall()]
         if rows:
             _upsert(cursor, rows)
         cursor.execute(f"DELETE FROM {CHANGE} WHERE id IN ({marks})", taken)
@@ -265,4 +265,4 @@ def tallies_of(*, person_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     sql = ", ".join(selects[name].replace("%s", "p.id") for name in TALLY_NAMES)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT p.id, {sql} FROM {PERSON} p WHERE p.id IN ({marks})", ids)
-        return {row[0]: dict(zip(TALLY_NAMES, row[1:], strict=True)) for row in cursor.fetchall()}
+        return {row[0]: dict(zip(TALLY_NAMES, map(int, row[1:]), strict=True)) for row in cursor.fetchall()}
