@@ -737,8 +737,8 @@ def demo_scale_load(
         _reset_sequences(list(loader.tables))
     tallies_recount(site_id=site.pk)  # the rows above were written past the tally triggers
     if connection.vendor == "postgresql":
-        # What autovacuum does to a live database: statistics, and the visibility map without
-        # which counting a person's rows reads the table instead of the index alone.
+        # What autovacuum does to a live database: the planner's statistics, and the
+        # visibility map that index-only scans (the queues' and searches' counts) rely on.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
     counts = demo_counts(site)

@@ -47,6 +47,7 @@ COUNTED = (
     Counted("events", "events_event", "person_id"),
 )
 TALLY_NAMES = tuple(counted.name for counted in COUNTED)
+_SUMS = ", ".join(f"SUM({name})" for name in TALLY_NAMES)
 
 
 def _tables() -> dict[str, list[Counted]]:
@@ -153,12 +154,13 @@ def tally_triggers_drop(*, using: BaseDatabaseWrapper | None = None) -> None:
                     cursor.execute(f"DROP TRIGGER IF EXISTS tally_{table}_{op}")
 
 
-def tally_selects() -> dict[str, str]:
-    """Each count as an SQL expression taking (person id, person id): the folded tally plus
-    the changes not folded yet. (PostgreSQL sums bigints as numeric: read them with int().)"""
+def tally_selects(*, person: str = "%s") -> dict[str, str]:
+    """Each count as an SQL expression of the person `person` (a placeholder, taken twice, or
+    a column): the folded tally plus the changes not folded yet. (PostgreSQL sums bigints as
+    numeric: read them with int().)"""
     return {
-        name: f"(COALESCE((SELECT {name} FROM {TALLY} WHERE person_id = %s), 0)"
-        f" + COALESCE((SELECT SUM({name}) FROM {CHANGE} WHERE person_id = %s), 0))"
+        name: f"(COALESCE((SELECT {name} FROM {TALLY} WHERE person_id = {person}), 0)"
+        f" + COALESCE((SELECT SUM({name}) FROM {CHANGE} WHERE person_id = {person}), 0))"
         for name in TALLY_NAMES
     }
 
@@ -180,7 +182,6 @@ def tallies_fold(*, limit: int = 2000) -> int:
     One transaction: the changes are taken (skipped when another worker holds them, on
     PostgreSQL), summed per person, added to the tallies in person order (so two workers
     cannot deadlock), and deleted. Changes of a person deleted since are dropped."""
-    sums = ", ".join(f"SUM({name})" for name in TALLY_NAMES)
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SELECT id FROM {CHANGE} ORDER BY id LIMIT %s{skip_locked}", [limit])
@@ -189,7 +190,7 @@ def tallies_fold(*, limit: int = 2000) -> int:
             return 0
         marks = ", ".join(["%s"] * len(taken))
         cursor.execute(
-            f"SELECT c.person_id, {sums} FROM {CHANGE} c JOIN {PERSON} p ON p.id = c.person_id "
+            f"SELECT c.person_id, {_SUMS} FROM {CHANGE} c JOIN {PERSON} p ON p.id = c.person_id "
             f"WHERE c.id IN ({marks}) GROUP BY c.person_id ORDER BY c.person_id",
             taken,
         )
@@ -223,14 +224,13 @@ def tallies_recount(*, site_id: int | None = None) -> int:
     else writes to those people."""
     union, params = _counted_union(site_id=site_id)
     columns = ", ".join(TALLY_NAMES)
-    sums = ", ".join(f"SUM({name})" for name in TALLY_NAMES)
     people = f"SELECT id FROM {PERSON}" + (" WHERE site_id = %s" if site_id is not None else "")
     people_params = [site_id] if site_id is not None else []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {CHANGE} WHERE person_id IN ({people})", people_params)
         cursor.execute(f"DELETE FROM {TALLY} WHERE person_id IN ({people})", people_params)
         cursor.execute(
-            f"INSERT INTO {TALLY} (person_id, {columns}) SELECT person_id, {sums} "
+            f"INSERT INTO {TALLY} (person_id, {columns}) SELECT person_id, {_SUMS} "
             f"FROM ({union}) AS counted GROUP BY person_id",
             params,
         )
@@ -240,19 +240,25 @@ def tallies_recount(*, site_id: int | None = None) -> int:
 def tally_drift(*, site_id: int) -> dict[int, tuple[dict[str, int], dict[str, int]]]:
     """The site's people whose counts differ from their rows: person id -> (tallied, counted)."""
     union, params = _counted_union(site_id=site_id)
-    sums = ", ".join(f"SUM({name})" for name in TALLY_NAMES)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT person_id, {sums} FROM ({union}) AS counted GROUP BY person_id", params)
-        counted = {row[0]: dict(zip(TALLY_NAMES, row[1:], strict=True)) for row in cursor.fetchall()}
-        cursor.execute(f"SELECT id FROM {PERSON} WHERE site_id = %s", [site_id])
-        people = [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT person_id, {_SUMS} FROM ({union}) AS counted GROUP BY person_id", params)
+        counted = {
+            row[0]: dict(zip(TALLY_NAMES, map(int, row[1:]), strict=True)) for row in cursor.fetchall()
+        }
     zero = dict.fromkeys(TALLY_NAMES, 0)
-    drift = {}
-    for start in range(0, len(people), 500):
-        for person_id, tallied in tallies_of(person_ids=people[start : start + 500]).items():
-            if tallied != counted.get(person_id, zero):
-                drift[person_id] = (tallied, counted.get(person_id, zero))
-    return drift
+    return {
+        person_id: (tallied, counted.get(person_id, zero))
+        for person_id, tallied in _tallied(where="p.site_id = %s", params=[site_id]).items()
+        if tallied != counted.get(person_id, zero)
+    }
+
+
+def _tallied(*, where: str, params: list) -> dict[int, dict[str, int]]:
+    selects = tally_selects(person="p.id")
+    sql = ", ".join(selects[name] for name in TALLY_NAMES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.id, {sql} FROM {PERSON} p WHERE {where}", params)
+        return {row[0]: dict(zip(TALLY_NAMES, map(int, row[1:]), strict=True)) for row in cursor.fetchall()}
 
 
 def tallies_of(*, person_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -260,9 +266,4 @@ def tallies_of(*, person_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     ids = list(person_ids)
     if not ids:
         return {}
-    selects = tally_selects()
-    marks = ", ".join(["%s"] * len(ids))
-    sql = ", ".join(selects[name].replace("%s", "p.id") for name in TALLY_NAMES)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT p.id, {sql} FROM {PERSON} p WHERE p.id IN ({marks})", ids)
-        return {row[0]: dict(zip(TALLY_NAMES, map(int, row[1:]), strict=True)) for row in cursor.fetchall()}
+    return _tallied(where=f"p.id IN ({', '.join(['%s'] * len(ids))})", params=ids)
